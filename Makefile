@@ -1,0 +1,37 @@
+# Every target creates .venv on first use, so a fresh clone needs nothing but Python 3.10+.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+
+.PHONY: setup lab test book bench reference-runs clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade --quiet pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks/
+
+# The whole suite in the ci profile (set by tests/conftest.py): unit tests, claim tests and the
+# four notebooks under strict nbval.
+test: setup
+	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg tests notebooks
+
+# Execute every notebook in place in the full profile: the stored outputs and out/*.gif come from here.
+book: setup
+	VAEGAN_PROFILE=full $(PY) scripts/run_book.py $(NOTEBOOKS)
+
+bench: setup
+	$(PY) benchmarks/run_all.py
+
+reference-runs: setup
+	$(PY) scripts/reference_runs.py
+
+clean:
+	rm -rf out .pytest_cache
