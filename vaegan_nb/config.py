@@ -1,0 +1,197 @@
+"""Run configuration as dataclasses, and the three profiles (ci / full / blog).
+
+One variable, ``VAEGAN_PROFILE`` (or ``--profile``), picks the scale. The architecture family is
+the same in every profile; ``ci`` keeps ``full``'s image size and model and only shortens the run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigError
+
+PROFILES = ("ci", "full", "blog")
+RECIPES = ("vae", "vaegan", "vaegan_decoder_fm", "aegan_bn")
+DEFAULT_PROFILE = "full"
+
+
+@dataclass
+class DataConfig:
+    source: str = "turf"  # "turf" (procedural stand-in) or a path: image folder, video file, folder of videos
+    height: int = 48
+    width: int = 80
+    n_train: int = 4096  # turf frames to generate (own footage: as many as there are)
+    n_test: int = 512
+    seed: int = 0
+    keyframes: bool = True  # video: keyframes only, like the original (ffmpeg -skip_frame nokey)
+    fps: float | None = None  # video: sample at this rate instead of keyframes
+    test_fraction: float = 0.1  # own footage: share of sources held out
+
+
+@dataclass
+class ModelConfig:
+    latent_dim: int = 64
+    enc_channels: tuple[int, ...] = (16, 32, 64)  # original: 64, 128, 256
+    dec_channels: tuple[int, ...] = (64, 64, 32, 16)  # original: 256, 256, 128, 64
+    disc_channels: tuple[int, ...] = (8, 32, 64, 64)  # original: 32, 128, 256, 256
+    disc_hidden: int = 128  # original: 512
+    bn_affine: bool = True  # BN-cheat head: learnable scale/shift, as in the original
+
+
+@dataclass
+class TrainConfig:
+    recipe: str = "vae"
+    steps: int = 600
+    batch_size: int = 32
+    lr: float = 5e-4
+    beta: float = 1.0
+    seed: int = 0
+    log_every: int = 5
+    snapshot_every: int = 20  # decode the fixed noise batch every K steps (a multiple of log_every)
+    checkpoint_every: int = 100
+    n_fixed: int = 64  # size of the fixed noise batch: an 8x8 grid
+    device: str = "auto"  # auto | cpu | cuda | mps
+    num_threads: int = 0  # 0: leave torch's default
+
+
+@dataclass
+class RunConfig:
+    profile: str = DEFAULT_PROFILE
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunConfig:
+        if not isinstance(d, dict):
+            raise ConfigError(f"config must be a mapping, got {type(d).__name__}")
+        _check_keys("config", d, {f.name for f in dataclasses.fields(cls)})
+        parts = {}
+        for name, sub in (("data", DataConfig), ("model", ModelConfig), ("train", TrainConfig)):
+            raw = d.get(name, {})
+            if not isinstance(raw, dict):
+                raise ConfigError(f"config.{name} must be a mapping, got {type(raw).__name__}")
+            _check_keys(f"config.{name}", raw, {f.name for f in dataclasses.fields(sub)})
+            raw = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+            parts[name] = sub(**raw)
+        cfg = cls(profile=d.get("profile", DEFAULT_PROFILE), **parts)
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> RunConfig:
+        """Raise ConfigError naming the first field that cannot work."""
+        d, m, t = self.data, self.model, self.train
+        if self.profile not in PROFILES:
+            raise ConfigError(f"profile={self.profile!r}: choose one of {', '.join(PROFILES)}")
+        if t.recipe not in RECIPES:
+            raise ConfigError(f"train.recipe={t.recipe!r}: choose one of {', '.join(RECIPES)}")
+        min_side = 2 ** len(m.enc_channels) + 1
+        for name in ("height", "width"):
+            v = getattr(d, name)
+            if not isinstance(v, int) or v < min_side:
+                raise ConfigError(
+                    f"data.{name}={v!r}: the encoder halves the image {len(m.enc_channels)} times, "
+                    f"so it needs at least {min_side} pixels"
+                )
+        positive = {
+            "data.n_train": d.n_train, "data.n_test": d.n_test, "model.latent_dim": m.latent_dim,
+            "model.disc_hidden": m.disc_hidden, "train.steps": t.steps, "train.batch_size": t.batch_size,
+            "train.log_every": t.log_every, "train.snapshot_every": t.snapshot_every,
+            "train.checkpoint_every": t.checkpoint_every, "train.n_fixed": t.n_fixed,
+        }
+        for name, v in positive.items():
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise ConfigError(f"{name}={v!r}: must be a positive integer")
+        for name, chans in (("model.enc_channels", m.enc_channels), ("model.dec_channels", m.dec_channels),
+                            ("model.disc_channels", m.disc_channels)):
+            if not chans or any((not isinstance(c, int)) or c <= 0 for c in chans):
+                raise ConfigError(f"{name}={chans!r}: must be positive integers")
+        if len(m.dec_channels) != len(m.enc_channels) + 1:
+            raise ConfigError(
+                f"model.dec_channels={m.dec_channels!r}: needs one more entry than enc_channels "
+                f"({len(m.enc_channels)}), one per upsampling block plus the input width"
+            )
+        if len(m.disc_channels) != 4:
+            raise ConfigError(f"model.disc_channels={m.disc_channels!r}: the discriminator has 4 convolutions")
+        if not (isinstance(t.lr, (int, float)) and math.isfinite(t.lr) and t.lr > 0):
+            raise ConfigError(f"train.lr={t.lr!r}: must be a positive number")
+        if not (isinstance(t.beta, (int, float)) and math.isfinite(t.beta) and t.beta >= 0):
+            raise ConfigError(f"train.beta={t.beta!r}: must be a number >= 0")
+        if t.snapshot_every % t.log_every:
+            raise ConfigError(
+                f"train.snapshot_every={t.snapshot_every}: must be a multiple of train.log_every={t.log_every}"
+            )
+        if t.device not in ("auto", "cpu", "cuda", "mps"):
+            raise ConfigError(f"train.device={t.device!r}: choose auto, cpu, cuda or mps")
+        if not (0.0 < d.test_fraction < 1.0):
+            raise ConfigError(f"data.test_fraction={d.test_fraction!r}: must be between 0 and 1")
+        return self
+
+
+def _check_keys(where: str, d: dict, known: set[str]) -> None:
+    unknown = sorted(set(d) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+
+
+def _profile_base(profile: str) -> RunConfig:
+    if profile == "full":
+        # 48x80 frames, widths x0.25 of the original, latent 64: minutes per notebook on 2 CPU cores.
+        return RunConfig(profile="full")
+    if profile == "ci":
+        # full's image size and model, a much shorter run: seconds per notebook.
+        return RunConfig(
+            profile="ci",
+            data=DataConfig(n_train=256, n_test=64),
+            train=TrainConfig(steps=24, log_every=2, snapshot_every=8, checkpoint_every=12, n_fixed=16),
+        )
+    if profile == "blog":
+        # The original sizes (65x121, latent 1024, full widths, batch 64, lr 1e-4): for a GPU.
+        return RunConfig(
+            profile="blog",
+            data=DataConfig(height=65, width=121, n_train=40620, n_test=4056),
+            model=ModelConfig(
+                latent_dim=1024, enc_channels=(64, 128, 256), dec_channels=(256, 256, 128, 64),
+                disc_channels=(32, 128, 256, 256), disc_hidden=512,
+            ),
+            train=TrainConfig(steps=20000, batch_size=64, lr=1e-4, log_every=50, snapshot_every=500,
+                              checkpoint_every=1000),
+        )
+    raise ConfigError(f"profile={profile!r}: choose one of {', '.join(PROFILES)}")
+
+
+def current_profile() -> str:
+    """The profile named by VAEGAN_PROFILE, or the default ('full')."""
+    p = os.environ.get("VAEGAN_PROFILE", "").strip() or DEFAULT_PROFILE
+    if p not in PROFILES:
+        raise ConfigError(f"VAEGAN_PROFILE={p!r}: choose one of {', '.join(PROFILES)}")
+    return p
+
+
+def make_config(recipe: str = "vae", profile: str | None = None, **overrides: Any) -> RunConfig:
+    """The profile's config for a recipe, with overrides given as ``section__field=value`` or ``field=value``.
+
+    A bare field name is looked up in train, then model, then data.
+    """
+    cfg = _profile_base(profile or current_profile())
+    cfg.train.recipe = recipe
+    for key, value in overrides.items():
+        if "__" in key:
+            section, name = key.split("__", 1)
+            target = getattr(cfg, section, None)
+            if target is None or not hasattr(target, name):
+                raise ConfigError(f"unknown config field {section}.{name}")
+        else:
+            name = key
+            target = next((s for s in (cfg.train, cfg.model, cfg.data) if hasattr(s, name)), None)
+            if target is None:
+                raise ConfigError(f"unknown config field {key!r}")
+        setattr(target, name, tuple(value) if isinstance(value, list) else value)
+    return cfg.validate()
