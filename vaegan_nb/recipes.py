@@ -1,0 +1,189 @@
+"""One training step per recipe, each mirroring the blog's equations and sub-step order.
+
+The GAN recipes follow the part-3 structure (after PyTorch's DCGAN example): every loss is computed
+and stepped in its own sub-step with its own optimizer, in this order: D on real, D on recon, G on
+recon, D on fake, G on fake, feature matching, KLD. A step returns its metrics as 0-d tensors, so
+the loop only synchronises with the device on the steps it logs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .config import RunConfig
+from .losses import (
+    bce_logits,
+    feature_matching,
+    kld_batch,
+    kld_per_sample,
+    pixel_error,
+    reconstruction_sum,
+)
+from .models import Decoder, Discriminator, Encoder, reparameterize
+
+GAN_RECIPES = ("vaegan", "vaegan_decoder_fm", "aegan_bn")
+NAN = float("nan")
+
+
+@dataclass
+class Trainee:
+    """The networks of one run and an Adam optimizer for each (the original used three)."""
+
+    encoder: Encoder
+    decoder: Decoder
+    discriminator: Discriminator | None
+    opt_e: torch.optim.Optimizer
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer | None
+
+    def modules(self) -> dict[str, nn.Module]:
+        mods = {"encoder": self.encoder, "decoder": self.decoder}
+        if self.discriminator is not None:
+            mods["discriminator"] = self.discriminator
+        return mods
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        opts = {"encoder": self.opt_e, "decoder": self.opt_g}
+        if self.opt_d is not None:
+            opts["discriminator"] = self.opt_d
+        return opts
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Latent codes as the recipe samples them: z ~ q(z|x), or the BN head's output."""
+        mean, logvar = self.encoder(x)
+        return mean if logvar is None else reparameterize(mean, logvar)
+
+
+def build(cfg: RunConfig, device: torch.device | str = "cpu") -> Trainee:
+    """Fresh networks and optimizers for ``cfg``; call after seeding torch."""
+    m, d, t = cfg.model, cfg.data, cfg.train
+    enc = Encoder(m, d.height, d.width, variational=t.recipe != "aegan_bn").to(device)
+    dec = Decoder(m, d.height, d.width).to(device)
+    disc = Discriminator(m, d.height, d.width).to(device) if t.recipe in GAN_RECIPES else None
+
+    def adam(net):
+        return torch.optim.Adam(net.parameters(), lr=t.lr)
+
+    return Trainee(enc, dec, disc, adam(enc), adam(dec), adam(disc) if disc is not None else None)
+
+
+def _z_stats(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    norms = z.detach().norm(dim=1)
+    return norms.mean(), norms.std()
+
+
+def vae_step(t: Trainee, x: torch.Tensor, beta: float) -> dict[str, torch.Tensor | float]:
+    """(1) Update E and G: minimise sum_pixels ||x - G(z)||^2 + beta * KLD(q(z|x) || N(0, I))."""
+    mean, logvar = t.encoder(x)
+    z = reparameterize(mean, logvar)
+    x_hat = t.decoder(z)
+    # Summed per sample, not averaged: with a per-pixel mean the KLD outweighs the reconstruction
+    # and the posterior collapses to the mean frame.
+    kld = kld_per_sample(mean, logvar).mean()
+    loss = reconstruction_sum(x_hat, x) + beta * kld
+    t.opt_e.zero_grad(set_to_none=True)
+    t.opt_g.zero_grad(set_to_none=True)
+    loss.backward()
+    t.opt_e.step()
+    t.opt_g.step()
+    zn_mean, zn_std = _z_stats(z)
+    return {
+        "kld": kld.detach() / z.shape[1], "kld_batch": kld_batch(z.detach()),
+        "pixel": pixel_error(x_hat.detach(), x), "z_norm_mean": zn_mean, "z_norm_std": zn_std,
+    }
+
+
+def gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder: bool) -> dict[str, torch.Tensor | float]:
+    """One step of the VAE-GAN family: the mistaken recipe, the decoder-only fix, and the BN cheat."""
+    E, G, D = t.encoder, t.decoder, t.discriminator
+    variational = E.variational
+
+    mean, logvar = E(x)
+    z = reparameterize(mean, logvar) if variational else mean
+    z_fixed = z.detach()  # the GAN sub-steps train the decoder alone
+    x_rec = G(z_fixed)
+    noise = torch.randn_like(z_fixed)
+
+    # (1) Update D on real: maximise log D(x)
+    t.opt_d.zero_grad(set_to_none=True)
+    logit_real, _ = D(x)
+    loss_d_real = bce_logits(logit_real, 1.0)
+    loss_d_real.backward()
+    t.opt_d.step()
+
+    # (2) Update D on reconstructions: maximise log(1 - D(G(z|x)))
+    t.opt_d.zero_grad(set_to_none=True)
+    loss_d_rec = bce_logits(D(x_rec.detach())[0], 0.0)
+    loss_d_rec.backward()
+    t.opt_d.step()
+
+    # (3) Update G on reconstructions: maximise log D(G(z|x))
+    t.opt_g.zero_grad(set_to_none=True)
+    loss_g_rec = bce_logits(D(x_rec)[0], 1.0)
+    loss_g_rec.backward()
+    t.opt_g.step()
+
+    # (4) Update D on fakes: maximise log(1 - D(G(z))), z ~ N(0, I), decoded by the updated G
+    x_fake = G(noise)
+    t.opt_d.zero_grad(set_to_none=True)
+    logit_fake, _ = D(x_fake.detach())
+    loss_d_fake = bce_logits(logit_fake, 0.0)
+    loss_d_fake.backward()
+    t.opt_d.step()
+
+    # (5) Update G on fakes: maximise log D(G(z))
+    t.opt_g.zero_grad(set_to_none=True)
+    loss_g_fake = bce_logits(D(x_fake)[0], 1.0)
+    loss_g_fake.backward()
+    t.opt_g.step()
+
+    # (6) Feature matching: minimise ||phi(G(z|x)) - phi(x)||^2 over G, and over E in the mistaken
+    # recipe and the BN cheat. The discriminator amplifies differences, and through E this term
+    # drags the codes away from N(0, I).
+    with torch.no_grad():
+        phi_real = D(x)[1]
+    x_rec_fm = G(z if fm_into_encoder else z_fixed)
+    loss_fm = feature_matching(D(x_rec_fm)[1], phi_real)
+    t.opt_g.zero_grad(set_to_none=True)
+    t.opt_e.zero_grad(set_to_none=True)
+    loss_fm.backward()
+    t.opt_g.step()
+    if fm_into_encoder:
+        t.opt_e.step()
+
+    # (7) Update E: minimise beta * KLD(q(z|x) || N(0, I)), variational recipes only. E changed in
+    # (6) when feature matching reached it, so its codes must be recomputed.
+    kld = torch.tensor(NAN)
+    if variational:
+        if fm_into_encoder:
+            mean, logvar = E(x)
+        kld = kld_per_sample(mean, logvar).mean()
+        t.opt_e.zero_grad(set_to_none=True)
+        (beta * kld).backward()
+        t.opt_e.step()
+        kld = kld.detach() / z.shape[1]
+
+    zn_mean, zn_std = _z_stats(z)
+    return {
+        "kld": kld, "kld_batch": kld_batch(z_fixed), "pixel": pixel_error(x_rec.detach(), x),
+        "fm": loss_fm.detach(), "d_loss": (loss_d_real + loss_d_rec + loss_d_fake).detach(),
+        "g_loss": (loss_g_rec + loss_g_fake).detach(),
+        "d_real": torch.sigmoid(logit_real.detach()).mean(), "d_fake": torch.sigmoid(logit_fake.detach()).mean(),
+        "z_norm_mean": zn_mean, "z_norm_std": zn_std,
+    }
+
+
+def step(recipe: str, t: Trainee, x: torch.Tensor, beta: float) -> dict[str, torch.Tensor | float]:
+    """Dispatch one training step of ``recipe``."""
+    if recipe == "vae":
+        return vae_step(t, x, beta)
+    if recipe == "vaegan":
+        return gan_step(t, x, beta, fm_into_encoder=True)
+    if recipe == "vaegan_decoder_fm":
+        return gan_step(t, x, beta, fm_into_encoder=False)
+    if recipe == "aegan_bn":
+        return gan_step(t, x, beta, fm_into_encoder=True)
+    raise ValueError(f"unknown recipe {recipe!r}")
