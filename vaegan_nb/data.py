@@ -1,0 +1,738 @@
+"""Frames for the notebooks: a procedural turf-war stand-in, image folders and video keyframes.
+
+The original trained on keyframes of 296 gameplay videos, split 9:1 *by video*. That footage cannot
+be shipped, so ``turf_frames`` draws Splatoon-like top-down frames instead, and the readers below take
+the user's own footage (image folders, video files, folders of videos) through the same split rule:
+frames of one source never appear on both sides of the train/test split.
+
+All frames are uint8 (N, H, W, 3) RGB arrays; ``to_tensor`` / ``batches`` turn them into float
+(N, 3, H, W) tensors in [-1, 1] for the models.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from .config import DataConfig
+from .errors import DataError
+
+IMAGE_EXTS = (".jpeg", ".jpg", ".png", ".webp")
+VIDEO_EXTS = (".avi", ".flv", ".m4v", ".mkv", ".mov", ".mp4", ".mpeg", ".mpg", ".ts", ".webm", ".wmv")
+
+# ---------------------------------------------------------------------------------------------------
+# The procedural turf war
+# ---------------------------------------------------------------------------------------------------
+
+Colour = tuple[int, int, int]
+
+# Complementary team colours in the spirit of the game's pairs; the first of each pair is team A (left
+# part of the HUD bar), the second team B.
+TEAM_PAIRS: list[tuple[Colour, Colour]] = [
+    ((250, 120, 20), (40, 70, 230)),  # orange / blue
+    ((240, 40, 150), (60, 220, 60)),  # pink / green
+    ((235, 220, 30), (120, 40, 200)),  # yellow / purple
+    ((30, 210, 220), (220, 30, 40)),  # cyan / red
+    ((170, 235, 30), (200, 30, 200)),  # lime / magenta
+    ((20, 190, 150), (245, 160, 20)),  # turquoise / pumpkin
+]
+FLOOR_GREY: Colour = (126, 128, 132)
+OBSTACLE_COLOUR: Colour = (50, 52, 60)
+HUD_BACKGROUND: Colour = (22, 22, 26)
+
+TEAM_JITTER = 12  # per-channel jitter of a frame's team colours: same team, slightly different paint
+FLOOR_JITTER = 6  # brightness jitter of the floor
+GRID_SHADE = -12  # tile grid lines, darker than the floor
+CHECKER_SHADE = 4  # alternate tiles a touch lighter/darker
+
+_MAX_OBSTACLES = 4
+_MAX_SPLATS = 12
+_MAX_DROPS = 4  # satellite droplets around each splat's main blob
+_CHUNK = 128  # frames rasterised together: big enough for numpy, small enough to stay in cache
+
+
+class _Draws(NamedTuple):
+    """Uniform [0, 1) draws of a chunk of scenes, (B, k) per field.
+
+    Every frame takes the same number of draws, so frame i depends only on (seed, i), and a short
+    run's frames are a prefix of a long run's.
+    """
+
+    pair: np.ndarray  # which TEAM_PAIRS entry
+    jitter: np.ndarray  # team colour jitter, 2 x RGB
+    floor: np.ndarray  # floor brightness
+    grid: np.ndarray  # tile scale, x phase, y phase
+    n_obstacles: np.ndarray
+    obstacles: np.ndarray  # centre x, y, half width, half height per obstacle
+    balance: np.ndarray  # how likely a splat is team A's
+    n_splats: np.ndarray
+    splat_team: np.ndarray
+    splat: np.ndarray  # centre x, y, radius, aspect, angle per splat
+    n_drops: np.ndarray  # droplets per splat
+    drops: np.ndarray  # angle, distance, radius per droplet
+
+    @classmethod
+    def split(cls, u: np.ndarray) -> _Draws:
+        return cls(*np.split(u, np.cumsum(_DRAW_SIZES)[:-1], axis=1))
+
+
+_DRAW_SIZES = (1, 6, 1, 3, 1, 4 * _MAX_OBSTACLES, 1, 1, _MAX_SPLATS, 5 * _MAX_SPLATS, _MAX_SPLATS,
+               3 * _MAX_SPLATS * _MAX_DROPS)
+_N_DRAWS = sum(_DRAW_SIZES)
+
+_FLOOR, _TEAM_A, _TEAM_B, _OBSTACLE = 0, 1, 2, 3
+
+
+def turf_palette() -> np.ndarray:
+    """Every base colour of the generator as uint8 (2 * len(TEAM_PAIRS) + 3, 3).
+
+    Rows: floor grey, obstacle, HUD background, then team A and team B of each pair in order. The
+    frames hold these colours up to ``TEAM_JITTER`` / ``FLOOR_JITTER`` and the grid shading.
+    """
+    rows = [FLOOR_GREY, OBSTACLE_COLOUR, HUD_BACKGROUND]
+    for a, b in TEAM_PAIRS:
+        rows += [a, b]
+    return np.array(rows, dtype=np.uint8)
+
+
+def hud_height(height: int) -> int:
+    """Rows taken by the HUD at the top of a frame (a dark strip with the share bar inside it)."""
+    return max(3, round(0.08 * height))
+
+
+def turf_frames(n: int, height: int, width: int, seed: int) -> np.ndarray:
+    """``n`` procedural turf-war frames, uint8 (n, height, width, 3), the same bytes for the same args.
+
+    Top-down arena: grey tiled floor, a few dark obstacles, hard-edged ink splats of one complementary
+    team-colour pair, and a HUD bar along the top whose split shows each team's share of inked floor.
+    Frame i depends only on (seed, i) (and the size): the scene is drawn in relative coordinates.
+    """
+    if n < 0 or height < 8 or width < 8:
+        raise ValueError(f"turf_frames: need n >= 0 and a frame of at least 8x8, got n={n}, {height}x{width}")
+    out = np.empty((n, height, width, 3), dtype=np.uint8)
+    for start in range(0, n, _CHUNK):
+        stop = min(n, start + _CHUNK)
+        u = np.stack([_frame_draws(seed, i) for i in range(start, stop)])
+        out[start:stop] = _render(u, height, width)
+    return out
+
+
+def _frame_draws(seed: int, index: int) -> np.ndarray:
+    # One SeedSequence per frame: independent streams for every (seed, index) pair.
+    ss = np.random.SeedSequence([seed & 0xFFFF_FFFF_FFFF_FFFF, index])
+    return np.random.Generator(np.random.PCG64(ss)).random(_N_DRAWS, dtype=np.float32)
+
+
+def _render(u: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Rasterise one chunk of scenes from their uniform draws ``u`` (B, _N_DRAWS)."""
+    d = _Draws.split(u)
+    b = len(u)
+    top = hud_height(height)
+    arena_h = height - top
+    xs = np.arange(width, dtype=np.float32) + 0.5  # pixel centres
+    ys = np.arange(top, height, dtype=np.float32) + 0.5
+
+    # Floor: a tile grid whose phase and scale move with the camera.
+    tile = arena_h / (3.5 + 2.5 * d.grid[:, 0:1])  # (B, 1) pixels per tile
+    line = max(1.0, height / 48)
+    gx = (xs[None, :] - d.grid[:, 1:2] * tile) % tile  # (B, W)
+    gy = (ys[None, :] - d.grid[:, 2:3] * tile) % tile  # (B, H')
+    on_line = (gx < line)[:, None, :] | (gy < line)[:, :, None]
+    parity = ((xs[None, :] - d.grid[:, 1:2] * tile) // tile).astype(np.int16)[:, None, :] + (
+        (ys[None, :] - d.grid[:, 2:3] * tile) // tile
+    ).astype(np.int16)[:, :, None]
+    shade = np.where(on_line, np.int16(GRID_SHADE), (parity & 1) * (2 * CHECKER_SHADE) - CHECKER_SHADE)
+    shade = shade.astype(np.int16)
+
+    # Ink: splats painted in slot order, later ones over earlier ones (turf changes hands). Slot 0 is
+    # always team A and slot 1 team B, and they are painted last, so both teams are on the map.
+    n_splats = 4 + np.floor(d.n_splats[:, 0] * (_MAX_SPLATS - 3)).astype(int)  # 4..12
+    p_a = 0.25 + 0.5 * d.balance[:, 0:1]
+    team = np.where(d.splat_team < p_a, _TEAM_A, _TEAM_B).astype(np.uint8)
+    team[:, 0], team[:, 1] = _TEAM_A, _TEAM_B
+    sp = d.splat.reshape(b, _MAX_SPLATS, 5)
+    cx = sp[..., 0] * width
+    cy = top + sp[..., 1] * arena_h
+    radius = arena_h * (0.05 + 0.17 * sp[..., 2] ** 2)  # mostly small, now and then a big one
+    aspect = 0.6 + 0.8 * sp[..., 3]
+    angle = sp[..., 4] * np.pi
+    n_drops = np.floor(d.n_drops * (_MAX_DROPS + 1)).astype(int)
+    dr = d.drops.reshape(b, _MAX_SPLATS, _MAX_DROPS, 3)
+    drop_angle = dr[..., 0] * 2 * np.pi
+    drop_dist = radius[..., None] * (1.0 + 0.8 * dr[..., 1])
+    drop_x = cx[..., None] + drop_dist * np.cos(drop_angle)
+    drop_y = cy[..., None] + drop_dist * np.sin(drop_angle)
+    drop_r2 = (radius[..., None] * (0.15 + 0.3 * dr[..., 2])) ** 2
+    drop_r2 = np.where(np.arange(_MAX_DROPS) < n_drops[..., None], drop_r2, -1.0)  # -1: never inside
+
+    label = np.zeros((b, arena_h, width), dtype=np.uint8)
+    cos_a, sin_a = np.cos(angle), np.sin(angle)
+    inv_a2 = 1.0 / (radius * np.sqrt(aspect)) ** 2
+    inv_b2 = 1.0 / (radius / np.sqrt(aspect)) ** 2
+    for j in range(_MAX_SPLATS - 1, -1, -1):
+        dx = xs[None, :] - cx[:, j:j + 1]  # (B, W)
+        dy = ys[None, :] - cy[:, j:j + 1]  # (B, H')
+        # Rotated ellipse, built from separable row/column terms.
+        along = (dx * cos_a[:, j:j + 1])[:, None, :] + (dy * sin_a[:, j:j + 1])[:, :, None]
+        across = (dy * cos_a[:, j:j + 1])[:, :, None] - (dx * sin_a[:, j:j + 1])[:, None, :]
+        along *= along
+        across *= across
+        along *= inv_a2[:, j, None, None]
+        across *= inv_b2[:, j, None, None]
+        along += across
+        inside = along <= 1.0
+        for k in range(_MAX_DROPS):
+            ddx = xs[None, :] - drop_x[:, j, k:k + 1]
+            ddy = ys[None, :] - drop_y[:, j, k:k + 1]
+            r2 = (ddx * ddx)[:, None, :] + (ddy * ddy)[:, :, None]
+            inside |= r2 <= drop_r2[:, j, k, None, None]
+        inside &= (j < n_splats)[:, None, None]
+        np.copyto(label, team[:, j, None, None], where=inside)
+
+    # Obstacles stand on top of the ink.
+    n_obs = 1 + np.floor(d.n_obstacles[:, 0] * _MAX_OBSTACLES).astype(int)
+    ob = d.obstacles.reshape(b, _MAX_OBSTACLES, 4)
+    for j in range(_MAX_OBSTACLES):
+        ocx, ocy = ob[:, j, 0:1] * width, top + ob[:, j, 1:2] * arena_h
+        half_w = (0.03 + 0.09 * ob[:, j, 2:3]) * width
+        half_h = (0.05 + 0.13 * ob[:, j, 3:4]) * arena_h
+        in_x = np.abs(xs[None, :] - ocx) <= half_w
+        in_y = np.abs(ys[None, :] - ocy) <= half_h
+        rect = in_y[:, :, None] & in_x[:, None, :] & (j < n_obs)[:, None, None]
+        label[rect] = _OBSTACLE
+
+    # Colours: one small table per frame, looked up by label.
+    pair = np.minimum((d.pair[:, 0] * len(TEAM_PAIRS)).astype(int), len(TEAM_PAIRS) - 1)
+    pairs = np.array(TEAM_PAIRS, dtype=np.int16)[pair]  # (B, 2, 3)
+    jitter = np.round((d.jitter - 0.5) * 2 * TEAM_JITTER).astype(np.int16).reshape(b, 2, 3)
+    teams = np.clip(pairs + jitter, 0, 255)
+    floor = np.array(FLOOR_GREY, np.int16) + np.round((d.floor - 0.5) * 2 * FLOOR_JITTER).astype(np.int16)
+    table = np.empty((b, 4, 3), dtype=np.int16)
+    table[:, _FLOOR] = floor
+    table[:, _TEAM_A] = teams[:, 0]
+    table[:, _TEAM_B] = teams[:, 1]
+    table[:, _OBSTACLE] = OBSTACLE_COLOUR
+    flat = label.astype(np.intp) + 4 * np.arange(b)[:, None, None]
+    arena = table.reshape(-1, 3)[flat]  # (B, H', W, 3)
+    arena += np.where(label == _FLOOR, shade, 0)[..., None].astype(np.int16)
+
+    frames = np.empty((b, height, width, 3), dtype=np.uint8)
+    frames[:, top:] = np.clip(arena, 0, 255)
+
+    # HUD: a dark strip with the share bar inside, split at team A's share of the inked floor.
+    inked_a = (label == _TEAM_A).sum(axis=(1, 2))
+    inked_b = (label == _TEAM_B).sum(axis=(1, 2))
+    share_a = np.where(inked_a + inked_b > 0, inked_a / np.maximum(inked_a + inked_b, 1), 0.5)
+    frames[:, :top] = HUD_BACKGROUND
+    bar_x0, bar_x1 = 1, width - 1
+    split = bar_x0 + np.round(share_a * (bar_x1 - bar_x0)).astype(int)  # (B,)
+    left = (np.arange(width)[None, :] < split[:, None])[:, None, :, None]  # (B, 1, W, 1)
+    bar = np.where(left, teams[:, 0, None, None, :], teams[:, 1, None, None, :]).astype(np.uint8)
+    frames[:, 1:top - 1, bar_x0:bar_x1] = bar[:, :, bar_x0:bar_x1]
+    return frames
+
+
+# ---------------------------------------------------------------------------------------------------
+# Tensors
+# ---------------------------------------------------------------------------------------------------
+
+
+def to_tensor(frames: np.ndarray) -> torch.Tensor:
+    """uint8 (N, H, W, 3) frames -> float32 (N, 3, H, W) tensor in [-1, 1]."""
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"to_tensor expects uint8 (N, H, W, 3) frames, got {frames.dtype} {frames.shape}")
+    # Read-only arrays (the cached turf frames) are copied rather than shared, which torch would warn about.
+    t = torch.from_numpy(frames) if frames.flags.writeable else torch.tensor(frames)
+    x = t.permute(0, 3, 1, 2).to(torch.float32, memory_format=torch.contiguous_format)
+    return x.div_(127.5).sub_(1.0)
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """float (N, 3, H, W) in [-1, 1] -> uint8 (N, H, W, 3), clamped; NaN becomes black."""
+    if x.ndim != 4 or x.shape[1] != 3:
+        raise ValueError(f"to_uint8 expects a (N, 3, H, W) tensor, got {tuple(x.shape)}")
+    # A diverged decoder can emit NaN or inf; the timelapse of that run must still render.
+    y = torch.nan_to_num(x.detach().to("cpu", torch.float32), nan=-1.0, posinf=1.0, neginf=-1.0)
+    y = ((y + 1.0) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
+    return y.permute(0, 2, 3, 1).contiguous().numpy()
+
+
+def batches(frames_uint8: np.ndarray, batch_size: int, step: int, seed: int) -> torch.Tensor:
+    """The training batch of global ``step``, float (batch_size, 3, H, W) in [-1, 1].
+
+    A pure function of (step, seed, len(frames), batch_size): each epoch is one seeded permutation,
+    cut into whole batches (the incomplete last one is dropped), so a resumed run sees the same data
+    in the same order as an uninterrupted one.
+    """
+    n = len(frames_uint8)
+    per_epoch = n // batch_size if batch_size > 0 else 0
+    if per_epoch == 0:
+        raise DataError(
+            f"only {n} training frames for batch_size={batch_size}: use more footage or a smaller batch size"
+        )
+    epoch, k = divmod(step, per_epoch)
+    order = _epoch_order(n, seed, epoch)
+    return to_tensor(frames_uint8[order[k * batch_size:(k + 1) * batch_size]])
+
+
+@functools.lru_cache(maxsize=4)
+def _epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
+    order = np.random.default_rng([seed & 0xFFFF_FFFF_FFFF_FFFF, epoch]).permutation(n)
+    order.flags.writeable = False
+    return order
+
+
+# ---------------------------------------------------------------------------------------------------
+# Image folders
+# ---------------------------------------------------------------------------------------------------
+
+
+class _Skipped:
+    """Files that could not be used, with a short reason each, reported once per folder."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.items: list[tuple[str, str]] = []
+
+    def add(self, path: Path | str, reason: str) -> None:
+        self.items.append((_rel(path, self.root), reason))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def listing(self, limit: int = 10) -> str:
+        shown = ", ".join(f"{name} ({why})" for name, why in self.items[:limit])
+        more = len(self.items) - limit
+        return shown + (f", and {more} more" if more > 0 else "")
+
+    def warn(self, what: str) -> None:
+        if self.items:
+            n = len(self.items)
+            warnings.warn(
+                f"skipped {n} unreadable {what} in {self.root}: {self.listing()}", UserWarning, stacklevel=3
+            )
+
+
+def _rel(path: Path | str, root: Path) -> str:
+    try:
+        return Path(path).relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _scan(root: Path, skipped: _Skipped) -> tuple[list[Path], list[Path], list[Path]]:
+    """Images, videos and other files under ``root``, recursively, sorted by relative path.
+
+    Symlinked folders are followed once each (by real path), so a link loop ends the walk instead of
+    hanging it. Hidden files and folders (``.git``, ``.ipynb_checkpoints``, macOS ``._x.png`` shadows)
+    are left out.
+    """
+    images, videos, others = [], [], []
+    seen_dirs: set[str] = set()
+    seen_files: set[str] = set()
+
+    def on_error(err: OSError) -> None:
+        skipped.add(err.filename or root, err.strerror or "unreadable folder")
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen_dirs:
+            dirnames[:] = []
+            continue
+        seen_dirs.add(real)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in filenames:
+            if name.startswith("."):
+                continue
+            path = Path(dirpath) / name
+            real_file = os.path.realpath(path)
+            if real_file in seen_files:  # the same file reached through a link: read it once
+                continue
+            seen_files.add(real_file)
+            ext = path.suffix.lower()
+            (images if ext in IMAGE_EXTS else videos if ext in VIDEO_EXTS else others).append(path)
+    key = lambda p: p.relative_to(root).as_posix()  # noqa: E731
+    return sorted(images, key=key), sorted(videos, key=key), sorted(others, key=key)
+
+
+_INDEX_SUFFIX = re.compile(r"[\s._-]*\d+$")
+
+
+def source_of(path: Path, root: Path) -> str:
+    """The split group of an image: its sub-folder, or at the top level its name without the frame index.
+
+    ``match03/000123.png`` -> ``match03``; ``match03_000123.png`` -> ``match03``.
+    """
+    rel = path.relative_to(root)
+    if len(rel.parts) > 1:
+        return rel.parent.as_posix()
+    return _INDEX_SUFFIX.sub("", path.stem) or "."
+
+
+def _load_image(path: Path, height: int, width: int) -> np.ndarray:
+    from PIL import Image
+
+    if path.stat().st_size == 0:
+        raise OSError("empty file")
+    with Image.open(path) as im:
+        # JPEG can decode at 1/2..1/8 scale directly; big frames shrink much faster that way.
+        im.draft("RGB", (2 * width, 2 * height))
+        im.load()
+        if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+            # Transparent pixels would keep whatever colour they hide; show them as black instead.
+            rgba = im.convert("RGBA")
+            im = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
+            im.alpha_composite(rgba)
+        rgb = im.convert("RGB")
+        if rgb.size != (width, height):
+            rgb = rgb.resize((width, height), Image.Resampling.BILINEAR)
+        return np.asarray(rgb, dtype=np.uint8)
+
+
+def _why(err: Exception) -> str:
+    from PIL import UnidentifiedImageError
+
+    if isinstance(err, UnidentifiedImageError):
+        return "not an image"
+    if isinstance(err, FileNotFoundError):
+        return "broken link"
+    text = str(err).split("\n")[0]
+    if "truncated" in text.lower():
+        return "truncated"
+    return text[:60] or type(err).__name__
+
+
+def _read_images(paths: Sequence[Path], root: Path, height: int, width: int,
+                 skipped: _Skipped) -> tuple[np.ndarray, list[str]]:
+    frames = np.empty((len(paths), height, width, 3), dtype=np.uint8)
+    sources: list[str] = []
+    for path in paths:
+        try:
+            frames[len(sources)] = _load_image(path, height, width)
+        except Exception as err:
+            # Pillow reports bad files with many types (OSError, SyntaxError, ValueError,
+            # DecompressionBombError...): each is one skipped file, not a crash.
+            skipped.add(path, _why(err))
+            continue
+        sources.append(source_of(path, root))
+    return frames[:len(sources)], sources
+
+
+def _check_size(height: int, width: int) -> None:
+    if not (isinstance(height, int) and isinstance(width, int) and height > 0 and width > 0):
+        raise DataError(f"frame size {height!r}x{width!r}: height and width must be positive integers")
+
+
+def _check_folder(root: Path) -> None:
+    if not root.exists():
+        raise DataError(f"{root}: no such folder")
+    if not root.is_dir():
+        raise DataError(f"{root}: not a folder")
+
+
+def _nothing_usable(root: Path, what: str, exts: Sequence[str], found: list[Path],
+                    skipped: _Skipped) -> DataError:
+    """The error for a folder without one usable file, saying what was there instead."""
+    if skipped:
+        return DataError(f"no usable {what} in {root}: {len(skipped)} skipped as unreadable ({skipped.listing()})")
+    if not found:
+        return DataError(f"no usable {what} in {root}: the folder is empty")
+    names = ", ".join(_rel(p, root) for p in found[:3]) + (", ..." if len(found) > 3 else "")
+    return DataError(
+        f"no usable {what} in {root}: found {len(found)} other file(s) ({names}), none ending in {' '.join(exts)}"
+    )
+
+
+def read_image_folder(path: str | os.PathLike, height: int, width: int) -> tuple[np.ndarray, list[str]]:
+    """All images (png/jpg/jpeg/webp) under ``path``, recursively, sorted, as uint8 (N, height, width, 3).
+
+    Returns the frames and a source label per frame (see ``source_of``) for ``split_by_source``. Any
+    size or colour mode is resized and converted to RGB. Unreadable files are skipped with one warning
+    that names them; a folder without a usable image is a DataError.
+    """
+    _check_size(height, width)
+    root = Path(path)
+    _check_folder(root)
+    skipped = _Skipped(root)
+    images, videos, others = _scan(root, skipped)
+    frames, sources = _read_images(images, root, height, width, skipped)
+    if not len(frames):
+        raise _nothing_usable(root, "images", IMAGE_EXTS, videos + others, skipped)
+    skipped.warn("files")
+    return frames, sources
+
+
+# ---------------------------------------------------------------------------------------------------
+# Video
+# ---------------------------------------------------------------------------------------------------
+
+
+def _ffmpeg(path: Path) -> str:
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError) as err:
+        raise DataError(
+            f"cannot decode {path}: no ffmpeg found ({err}); install imageio-ffmpeg or set IMAGEIO_FFMPEG_EXE"
+        ) from err
+
+
+def _check_video_args(path: Path, fps: float | None) -> None:
+    if not path.exists():
+        raise DataError(f"{path}: no such video file")
+    if path.is_dir():
+        raise DataError(f"{path}: a folder, not a video file")
+    if fps is not None and not (isinstance(fps, (int, float)) and 0 < fps < 1e4):
+        raise DataError(f"fps={fps!r} for {path}: must be a positive number")
+
+
+def _decode_args(exe: str, path: Path, keyframes: bool, fps: float | None, scale: str | None) -> list[str]:
+    """The ffmpeg command line up to (not including) the output."""
+    cmd = [exe, "-hide_banner", "-nostdin", "-loglevel", "error"]
+    if fps is None and keyframes:
+        cmd += ["-skip_frame", "nokey"]  # the decoder drops every non-key frame, as in the original
+    # "file:" keeps names like "pipe:1" or "a:b.mp4" from being read as ffmpeg protocols.
+    cmd += ["-i", "file:" + str(path.resolve()), "-map", "0:v:0", "-an", "-sn", "-dn"]
+    filters = [f"fps={fps:g}"] if fps is not None else []
+    if scale:
+        filters.append(scale)
+    if filters:
+        cmd += ["-vf", ",".join(filters)]
+    if fps is None:
+        cmd += ["-fps_mode", "passthrough"]  # one output frame per decoded frame, no duplicates
+    return cmd
+
+
+_FFMPEG_CONTEXT = re.compile(r"\[[^\]]*@ 0x[0-9a-f]+\]\s*")  # "[h264 @ 0x55d0...] ": noise for the user
+
+
+def _ffmpeg_message(stderr: bytes) -> str:
+    text = stderr.decode("utf-8", "replace").splitlines()
+    lines = [_FFMPEG_CONTEXT.sub("", ln.strip()) for ln in text if ln.strip()]
+    if not lines:
+        return ""
+    # ffmpeg ends with a summary ("Error opening input files: ..."); the first line is the cause.
+    return lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1]}"
+
+
+def _run_ffmpeg(cmd: list[str], path: Path) -> subprocess.CompletedProcess:
+    try:
+        proc = subprocess.run(cmd, capture_output=True, check=False)
+        if proc.returncode != 0 and b"Unrecognized option 'fps_mode'" in proc.stderr:
+            # An ffmpeg before 5.1 (IMAGEIO_FFMPEG_EXE may name one) spells it -vsync.
+            cmd = ["-vsync" if a == "-fps_mode" else a for a in cmd]
+            proc = subprocess.run(cmd, capture_output=True, check=False)
+    except OSError as err:
+        raise DataError(f"cannot decode {path}: running ffmpeg ({cmd[0]}) failed: {err}") from err
+    return proc
+
+
+def _no_frames(path: Path, keyframes: bool, fps: float | None, rc: int, message: str) -> DataError:
+    if rc != 0:
+        return DataError(f"cannot decode video {path}: {message or f'ffmpeg exit status {rc}'}")
+    hint = " (no keyframes found; try fps=N to sample frames instead)" if keyframes and fps is None else ""
+    return DataError(f"no frames decoded from video {path}{hint}")
+
+
+def read_video(path: str | os.PathLike, height: int, width: int, keyframes: bool = True,
+               fps: float | None = None) -> np.ndarray:
+    """Frames of a video as uint8 (N, height, width, 3), decoded and resized by ffmpeg.
+
+    ``keyframes``: only the keyframes, like the original (``-skip_frame nokey``). ``fps``: sample at
+    that rate instead (it wins over ``keyframes``). If ffmpeg stops part-way, the frames decoded until
+    then are kept with a warning; a video that yields no frame at all is a DataError.
+    """
+    path = Path(path)
+    _check_size(height, width)
+    _check_video_args(path, fps)
+    exe = _ffmpeg(path)
+    cmd = _decode_args(exe, path, keyframes, fps, f"scale={width}:{height}:flags=area")
+    cmd += ["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+    proc = _run_ffmpeg(cmd, path)
+    frame_bytes = height * width * 3
+    n, leftover = divmod(len(proc.stdout), frame_bytes)
+    message = _ffmpeg_message(proc.stderr)
+    if n == 0:
+        raise _no_frames(path, keyframes, fps, proc.returncode, message)
+    if proc.returncode != 0 or leftover or message:
+        why = message or (f"ffmpeg exit status {proc.returncode}" if proc.returncode else "incomplete last frame")
+        warnings.warn(f"{path}: kept {n} frame(s) decoded before ffmpeg stopped or failed: {why}", UserWarning,
+                      stacklevel=2)
+    frames = np.frombuffer(proc.stdout, dtype=np.uint8, count=n * frame_bytes)
+    return frames.reshape(n, height, width, 3).copy()
+
+
+def _video_stem(video: Path, root: Path | None) -> str:
+    # Videos in different sub-folders may share a name; the relative path keeps their frames apart.
+    if root is None:
+        return video.stem
+    return video.relative_to(root).with_suffix("").as_posix().replace("/", "__")
+
+
+def _extract_one(exe: str, video: Path, out_dir: Path, stem: str, keyframes: bool, fps: float | None,
+                 scale: str | None) -> int:
+    tmp = Path(tempfile.mkdtemp(prefix=".extract-", dir=out_dir))
+    try:
+        cmd = _decode_args(exe, video, keyframes, fps, scale)
+        # rgb24 keeps every PNG 8-bit RGB even for 10-bit or alpha sources.
+        cmd += ["-pix_fmt", "rgb24", "-start_number", "0", "-f", "image2", str(tmp / "%06d.png")]
+        proc = _run_ffmpeg(cmd, video)
+        written = sorted(tmp.glob("*.png"))
+        message = _ffmpeg_message(proc.stderr)
+        if not written:
+            raise _no_frames(video, keyframes, fps, proc.returncode, message)
+        if proc.returncode != 0 or message:
+            warnings.warn(f"{video}: kept {len(written)} frame(s) decoded before ffmpeg stopped or failed: "
+                          f"{message or f'ffmpeg exit status {proc.returncode}'}", UserWarning, stacklevel=3)
+        # ffmpeg writes into a hidden scratch folder; each finished PNG is renamed into place in one step.
+        for f in written:
+            os.replace(f, out_dir / f"{stem}_{int(f.stem):06d}.png")
+        # Frames of an earlier, longer extraction of this video would mix two samplings: remove them.
+        for old in out_dir.glob(f"{glob.escape(stem)}_[0-9][0-9][0-9][0-9][0-9][0-9].png"):
+            if int(old.stem[-6:]) >= len(written):
+                old.unlink(missing_ok=True)
+        return len(written)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def extract_frames(src: str | os.PathLike, out_dir: str | os.PathLike, keyframes: bool = True,
+                   fps: float | None = None, height: int | None = None, width: int | None = None) -> int:
+    """Write the frames of a video, or of every video under a folder, as ``<videostem>_<000123>.png``.
+
+    Native size unless ``height``/``width`` are given (give one of them to keep the aspect ratio).
+    Returns the number of frames written. Videos in a folder that cannot be decoded are skipped with
+    one warning; no frame at all is a DataError.
+    """
+    src, out = Path(src), Path(out_dir)
+    if height is not None or width is not None:
+        _check_size(height or 1, width or 1)
+    scale = None if height is None and width is None else f"scale={width or -2}:{height or -2}:flags=area"
+    if not src.exists():
+        raise DataError(f"{src}: no such video file or folder")
+    if src.is_dir():
+        skipped = _Skipped(src)
+        images, videos, others = _scan(src, skipped)
+        if not videos:
+            raise _nothing_usable(src, "videos", VIDEO_EXTS, images + others, skipped)
+        root: Path | None = src
+    else:
+        _check_video_args(src, fps)
+        videos, root, skipped = [src], None, _Skipped(src.parent)
+    exe = _ffmpeg(src)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DataError(f"cannot create output folder {out}: {err.strerror or err}") from err
+
+    from tqdm.auto import tqdm
+
+    total = 0
+    for video in tqdm(videos, desc="videos", unit="video", disable=len(videos) < 2):
+        try:
+            total += _extract_one(exe, video, out, _video_stem(video, root), keyframes, fps, scale)
+        except DataError as err:
+            if root is None:
+                raise
+            skipped.add(video, str(err).replace(str(video), "").strip(": ") or "undecodable")
+    if total == 0:
+        raise DataError(f"no frames extracted from {src}: {skipped.listing()}")
+    skipped.warn("videos")
+    return total
+
+
+# ---------------------------------------------------------------------------------------------------
+# Splits and the one entry point
+# ---------------------------------------------------------------------------------------------------
+
+
+def split_by_source(frames: np.ndarray, sources: Sequence[str], test_fraction: float,
+                    seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split frames into (train, test) by whole sources (videos, folders, file prefixes).
+
+    A seeded share ``test_fraction`` of the sources (at least one, never all) is held out, so no frame
+    of a held-out video was ever seen in training, as in the original's 9:1 split by video.
+    """
+    if len(sources) != len(frames):
+        raise ValueError(f"split_by_source: {len(frames)} frames but {len(sources)} source labels")
+    if not 0.0 < test_fraction < 1.0:
+        raise DataError(f"test_fraction={test_fraction!r}: must be between 0 and 1")
+    names = sorted(set(sources))
+    if len(names) < 2:
+        only = f" (all {len(frames)} frames come from {names[0]!r})" if names else ""
+        raise DataError(
+            "a held-out test split needs frames from at least two videos or file prefixes, since frames of one "
+            f"source never go to both sides{only}: add footage from another video, or put frames in sub-folders "
+            "(one per video)"
+        )
+    n_test = min(len(names) - 1, max(1, round(test_fraction * len(names))))
+    order = np.random.default_rng([seed & 0xFFFF_FFFF_FFFF_FFFF, 0x5B1]).permutation(len(names))
+    held_out = {names[i] for i in order[:n_test]}
+    is_test = np.fromiter((s in held_out for s in sources), dtype=bool, count=len(sources))
+    return frames[~is_test], frames[is_test]
+
+
+TEST_SEED_OFFSET = 1_000_003  # turf test frames come from seed + this: another stream, no shared frame
+
+
+@functools.lru_cache(maxsize=2)
+def _turf_cached(n_train: int, n_test: int, height: int, width: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    train = turf_frames(n_train, height, width, seed)
+    test = turf_frames(n_test, height, width, seed + TEST_SEED_OFFSET)
+    train.flags.writeable = False
+    test.flags.writeable = False
+    return train, test
+
+
+def load_frames(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(train, test) uint8 frames for a data config.
+
+    ``cfg.source == "turf"``: ``n_train`` / ``n_test`` procedural frames, cached in memory and returned
+    read-only (copy before editing). A path: an image folder, which may also hold videos (each video
+    is one source), split by source. A single video is a DataError: the held-out split needs several.
+    """
+    _check_size(cfg.height, cfg.width)
+    if cfg.source == "turf":
+        return _turf_cached(cfg.n_train, cfg.n_test, cfg.height, cfg.width, cfg.seed)
+    root = Path(cfg.source).expanduser()
+    if not root.exists():
+        raise DataError(f"data source {cfg.source!r}: no such folder or video file (or use 'turf')")
+    if root.is_file():
+        ext = root.suffix.lower()
+        kind = "a single video" if ext in VIDEO_EXTS else "a single image" if ext in IMAGE_EXTS else "a file"
+        raise DataError(
+            f"{root} is {kind}: the held-out test split takes whole videos, so it needs at least two; put "
+            "several videos (or their frames, one sub-folder per video) in a folder and pass the folder"
+        )
+    skipped = _Skipped(root)
+    images, videos, others = _scan(root, skipped)
+    frames, sources = _read_images(images, root, cfg.height, cfg.width, skipped)
+    parts, labels = [frames], list(sources)
+
+    from tqdm.auto import tqdm
+
+    for video in tqdm(videos, desc="videos", unit="video", disable=len(videos) < 2):
+        try:
+            v = read_video(video, cfg.height, cfg.width, keyframes=cfg.keyframes, fps=cfg.fps)
+        except DataError as err:
+            skipped.add(video, str(err).replace(str(video), "").strip(": ") or "undecodable")
+            continue
+        parts.append(v)
+        labels += [_rel(video, root)] * len(v)
+    if not labels:
+        raise _nothing_usable(root, "images or videos", IMAGE_EXTS + VIDEO_EXTS, others, skipped)
+    skipped.warn("files")
+    return split_by_source(np.concatenate(parts), labels, cfg.test_fraction, cfg.seed)
