@@ -49,6 +49,10 @@ class TrainConfig:
     batch_size: int = 32
     lr: float = 5e-4
     beta: float = 1.0
+    recon_reduction: str = "sum"  # vae: "sum" per image (works) or "mean" per pixel (the collapse pitfall)
+    # GAN recipes: weight of the pixel MSE added to feature matching in sub-step (6), the blog's part-4
+    # "reconstruction loss beside feature matching". 0 (the default) is the blog's recipes as written.
+    recon_weight: float = 0.0
     seed: int = 0
     log_every: int = 5
     snapshot_every: int = 20  # decode the fixed noise batch every K steps (a multiple of log_every)
@@ -124,10 +128,14 @@ class RunConfig:
             raise ConfigError(f"train.lr={t.lr!r}: must be a positive number")
         if not (isinstance(t.beta, (int, float)) and math.isfinite(t.beta) and t.beta >= 0):
             raise ConfigError(f"train.beta={t.beta!r}: must be a number >= 0")
+        if not (isinstance(t.recon_weight, (int, float)) and math.isfinite(t.recon_weight) and t.recon_weight >= 0):
+            raise ConfigError(f"train.recon_weight={t.recon_weight!r}: must be a number >= 0")
         if t.snapshot_every % t.log_every:
             raise ConfigError(
                 f"train.snapshot_every={t.snapshot_every}: must be a multiple of train.log_every={t.log_every}"
             )
+        if t.recon_reduction not in ("sum", "mean"):
+            raise ConfigError(f"train.recon_reduction={t.recon_reduction!r}: choose sum or mean")
         if t.device not in ("auto", "cpu", "cuda", "mps"):
             raise ConfigError(f"train.device={t.device!r}: choose auto, cpu, cuda or mps")
         if not (0.0 < d.test_fraction < 1.0):

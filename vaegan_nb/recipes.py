@@ -8,6 +8,7 @@ the loop only synchronises with the device on the steps it logs.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -70,20 +71,40 @@ def build(cfg: RunConfig, device: torch.device | str = "cpu") -> Trainee:
     return Trainee(enc, dec, disc, adam(enc), adam(dec), adam(disc) if disc is not None else None)
 
 
+@contextmanager
+def frozen(net: nn.Module):
+    """Treat ``net``'s weights as constants: gradients still flow through it, but none are stored.
+
+    While the decoder learns from D's verdict, D's own weight gradients would be computed and then
+    thrown away; skipping them is pure savings and changes no update.
+    """
+    flags = [p.requires_grad for p in net.parameters()]
+    net.requires_grad_(False)
+    try:
+        yield net
+    finally:
+        for p, f in zip(net.parameters(), flags, strict=True):
+            p.requires_grad_(f)
+
+
 def _z_stats(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     norms = z.detach().norm(dim=1)
     return norms.mean(), norms.std()
 
 
-def vae_step(t: Trainee, x: torch.Tensor, beta: float) -> dict[str, torch.Tensor | float]:
-    """(1) Update E and G: minimise sum_pixels ||x - G(z)||^2 + beta * KLD(q(z|x) || N(0, I))."""
+def vae_step(t: Trainee, x: torch.Tensor, beta: float, reduction: str = "sum") -> dict[str, torch.Tensor | float]:
+    """(1) Update E and G: minimise sum_pixels ||x - G(z)||^2 + beta * KLD(q(z|x) || N(0, I)).
+
+    ``reduction="mean"`` averages the squared error over pixels instead, the pitfall notebook 01 shows.
+    """
     mean, logvar = t.encoder(x)
     z = reparameterize(mean, logvar)
     x_hat = t.decoder(z)
     # Summed per sample, not averaged: with a per-pixel mean the KLD outweighs the reconstruction
     # and the posterior collapses to the mean frame.
     kld = kld_per_sample(mean, logvar).mean()
-    loss = reconstruction_sum(x_hat, x) + beta * kld
+    recon = reconstruction_sum(x_hat, x) if reduction == "sum" else pixel_error(x_hat, x)
+    loss = recon + beta * kld
     t.opt_e.zero_grad(set_to_none=True)
     t.opt_g.zero_grad(set_to_none=True)
     loss.backward()
@@ -96,8 +117,14 @@ def vae_step(t: Trainee, x: torch.Tensor, beta: float) -> dict[str, torch.Tensor
     }
 
 
-def gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder: bool) -> dict[str, torch.Tensor | float]:
-    """One step of the VAE-GAN family: the mistaken recipe, the decoder-only fix, and the BN cheat."""
+def gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder: bool,
+             recon_weight: float = 0.0) -> dict[str, torch.Tensor | float]:
+    """One step of the VAE-GAN family: the mistaken recipe, the decoder-only fix, and the BN cheat.
+
+    ``recon_weight`` > 0 adds that weight times the pixel MSE of the same reconstruction to the
+    feature-matching loss of sub-step (6) (the blog's part-4 "reconstruction beside feature matching");
+    0, the default, is the blog's recipe as written.
+    """
     E, G, D = t.encoder, t.decoder, t.discriminator
     variational = E.variational
 
@@ -122,8 +149,9 @@ def gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder: bool) ->
 
     # (3) Update G on reconstructions: maximise log D(G(z|x))
     t.opt_g.zero_grad(set_to_none=True)
-    loss_g_rec = bce_logits(D(x_rec)[0], 1.0)
-    loss_g_rec.backward()
+    with frozen(D):
+        loss_g_rec = bce_logits(D(x_rec)[0], 1.0)
+        loss_g_rec.backward()
     t.opt_g.step()
 
     # (4) Update D on fakes: maximise log(1 - D(G(z))), z ~ N(0, I), decoded by the updated G
@@ -136,20 +164,25 @@ def gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder: bool) ->
 
     # (5) Update G on fakes: maximise log D(G(z))
     t.opt_g.zero_grad(set_to_none=True)
-    loss_g_fake = bce_logits(D(x_fake)[0], 1.0)
-    loss_g_fake.backward()
+    with frozen(D):
+        loss_g_fake = bce_logits(D(x_fake)[0], 1.0)
+        loss_g_fake.backward()
     t.opt_g.step()
 
     # (6) Feature matching: minimise ||phi(G(z|x)) - phi(x)||^2 over G, and over E in the mistaken
     # recipe and the BN cheat. The discriminator amplifies differences, and through E this term
     # drags the codes away from N(0, I).
     with torch.no_grad():
-        phi_real = D(x)[1]
+        phi_real = D.features(x)
     x_rec_fm = G(z if fm_into_encoder else z_fixed)
-    loss_fm = feature_matching(D(x_rec_fm)[1], phi_real)
     t.opt_g.zero_grad(set_to_none=True)
     t.opt_e.zero_grad(set_to_none=True)
-    loss_fm.backward()
+    with frozen(D):
+        loss_fm = feature_matching(D.features(x_rec_fm), phi_real)
+        if recon_weight:
+            (loss_fm + recon_weight * pixel_error(x_rec_fm, x)).backward()
+        else:
+            loss_fm.backward()
     t.opt_g.step()
     if fm_into_encoder:
         t.opt_e.step()
@@ -176,14 +209,15 @@ def gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder: bool) ->
     }
 
 
-def step(recipe: str, t: Trainee, x: torch.Tensor, beta: float) -> dict[str, torch.Tensor | float]:
+def step(recipe: str, t: Trainee, x: torch.Tensor, beta: float,
+         reduction: str = "sum", recon_weight: float = 0.0) -> dict[str, torch.Tensor | float]:
     """Dispatch one training step of ``recipe``."""
     if recipe == "vae":
-        return vae_step(t, x, beta)
+        return vae_step(t, x, beta, reduction)
     if recipe == "vaegan":
-        return gan_step(t, x, beta, fm_into_encoder=True)
+        return gan_step(t, x, beta, fm_into_encoder=True, recon_weight=recon_weight)
     if recipe == "vaegan_decoder_fm":
-        return gan_step(t, x, beta, fm_into_encoder=False)
+        return gan_step(t, x, beta, fm_into_encoder=False, recon_weight=recon_weight)
     if recipe == "aegan_bn":
-        return gan_step(t, x, beta, fm_into_encoder=True)
+        return gan_step(t, x, beta, fm_into_encoder=True, recon_weight=recon_weight)
     raise ValueError(f"unknown recipe {recipe!r}")

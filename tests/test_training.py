@@ -1,0 +1,114 @@
+"""The training loop writes a complete run record, checkpoints atomically and resumes exactly."""
+
+import os
+import signal
+
+import numpy as np
+import pytest
+import torch
+
+from vaegan_nb import data, recipes, runs
+from vaegan_nb.config import make_config
+from vaegan_nb.errors import CheckpointError
+from vaegan_nb.runs import RunRecord
+from vaegan_nb.training import fixed_noise, load_checkpoint, train
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return data.turf_frames(96, 24, 40, seed=1), data.turf_frames(32, 24, 40, seed=2)
+
+
+def tiny(recipe, **kw):
+    """The loop's mechanics do not depend on size: a miniature of the family keeps these tests fast."""
+    base = dict(steps=8, batch_size=8, log_every=2, snapshot_every=4, checkpoint_every=4, n_fixed=4,
+                data__height=24, data__width=40, latent_dim=16, enc_channels=(4, 8, 8),
+                dec_channels=(8, 8, 8, 4), disc_channels=(4, 8, 8, 8), disc_hidden=16)
+    base.update(kw)
+    return make_config(recipe, "ci", **base)
+
+
+@pytest.mark.parametrize("recipe", ["vae", "vaegan", "vaegan_decoder_fm", "aegan_bn"])
+def test_each_recipe_writes_a_complete_run_record(tmp_path, frames, recipe):
+    rec = train(tiny(recipe), tmp_path / recipe, progress=False, frames=frames)
+    assert rec.finished and rec.config.train.recipe == recipe
+    m = rec.metrics()
+    assert list(m["step"]) == [0, 2, 4, 6, 8]
+    for col in runs.METRIC_COLUMNS:
+        assert col in m
+    assert np.all(np.isfinite(m["pixel"][1:])) and np.all(np.isfinite(m["pixel_test"]))
+    assert np.isnan(m["kld"][-1]) == (recipe == "aegan_bn")
+    tl = rec.timelapse()
+    assert list(tl["steps"]) == [0, 4, 8]
+    assert tl["frames"].shape == (3, 4, 24, 40, 3) and tl["frames"].dtype == np.uint8
+    assert tl["latents"].shape == (3, 32, 16)
+    assert np.array_equal(tl["noise"], fixed_noise(4, 16).numpy())
+    assert rec.checkpoint_path.exists()
+
+
+def test_checkpoint_loads_with_weights_only(tmp_path, frames):
+    rec = train(tiny("aegan_bn"), tmp_path / "r", progress=False, frames=frames)
+    state = torch.load(rec.checkpoint_path, weights_only=True)
+    assert state["step"] == 8 and set(state["modules"]) == {"encoder", "decoder", "discriminator"}
+
+
+def test_a_failed_checkpoint_write_leaves_the_previous_one_intact(tmp_path, frames, monkeypatch):
+    rec = train(tiny("vae"), tmp_path / "r", progress=False, frames=frames)
+    before = rec.checkpoint_path.read_bytes()
+
+    def broken_fsync(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", broken_fsync)  # a full disk cannot be produced for real here
+    with pytest.raises(OSError):
+        runs.atomic_write_bytes(rec.checkpoint_path, b"half a checkpoint")
+    assert rec.checkpoint_path.read_bytes() == before
+    assert not [p for p in rec.checkpoint_path.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_same_seed_gives_bit_identical_metrics(tmp_path, frames):
+    a = train(tiny("vaegan"), tmp_path / "a", progress=False, frames=frames).metrics()
+    b = train(tiny("vaegan"), tmp_path / "b", progress=False, frames=frames).metrics()
+    for col in a:
+        if col != "wall_s":
+            np.testing.assert_array_equal(a[col], b[col], err_msg=col)
+
+
+@pytest.mark.parametrize("recipe", ["vae", "vaegan", "vaegan_decoder_fm", "aegan_bn"])
+def test_interrupted_and_resumed_run_reproduces_the_uninterrupted_one(tmp_path, frames, monkeypatch, recipe):
+    cfg = tiny(recipe, steps=12)
+    full = train(cfg, tmp_path / "full", progress=False, frames=frames)
+
+    real_step, calls = recipes.step, {"n": 0}
+
+    def step_then_sigint(*args, **kw):
+        out = real_step(*args, **kw)
+        calls["n"] += 1
+        if calls["n"] == 7:  # a real SIGINT, as Jupyter's stop button sends, in the middle of the run
+            os.kill(os.getpid(), signal.SIGINT)
+        return out
+
+    monkeypatch.setattr(recipes, "step", step_then_sigint)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path / "split", progress=False, frames=frames)
+    monkeypatch.setattr(recipes, "step", real_step)
+    part = RunRecord(tmp_path / "split")
+    assert part.status["state"] == "interrupted" and part.status["step"] == 7
+    assert torch.load(part.checkpoint_path, weights_only=True)["step"] == 7
+
+    resumed = train(cfg, tmp_path / "split", resume=True, progress=False, frames=frames)
+    a, b = full.metrics(), resumed.metrics()
+    for col in a:
+        if col != "wall_s":
+            np.testing.assert_array_equal(a[col], b[col], err_msg=col)
+    ta, tb = full.timelapse(), resumed.timelapse()
+    np.testing.assert_array_equal(ta["steps"], tb["steps"])
+    np.testing.assert_array_equal(ta["frames"], tb["frames"])
+
+
+def test_resume_refuses_a_checkpoint_from_another_config(tmp_path, frames):
+    rec = train(tiny("vaegan"), tmp_path / "r", progress=False, frames=frames)
+    other = tiny("vaegan", latent_dim=8)
+    trainee = recipes.build(other)
+    with pytest.raises(CheckpointError, match="different config"):
+        load_checkpoint(rec.checkpoint_path, trainee, other)

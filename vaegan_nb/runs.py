@@ -1,0 +1,174 @@
+"""The run record on disk: config.json, metrics.csv, timelapse.npz, status.json, checkpoints/.
+
+Every notebook figure can be rebuilt from a run record alone. Writes are atomic (temporary file +
+rename), so an interrupted process never leaves a half-written file that a later resume trusts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import RunConfig
+from .errors import UserError
+
+# Columns that notebooks, plots and the CLI read by name (DESIGN.md); recipes may add more after them.
+METRIC_COLUMNS = [
+    "step", "epoch", "wall_s", "kld", "kld_batch", "pixel", "pixel_test", "fm", "d_loss", "g_loss",
+    "d_real", "d_fake", "z_norm_mean", "z_norm_std", "z_norm_ratio", "diversity",
+]
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a mix."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+
+
+def atomic_save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def _parse(v: str) -> float:
+    if v == "":
+        return math.nan
+    try:
+        return float(v)
+    except ValueError:
+        return math.nan
+
+
+class MetricsLog:
+    """Append-only metrics.csv with a fixed header; rows written one at a time and flushed."""
+
+    def __init__(self, path: str | os.PathLike, columns: list[str]):
+        self.path = Path(path)
+        self.columns = columns
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            atomic_write_bytes(self.path, (",".join(columns) + "\n").encode())
+
+    def truncate_after(self, step: int) -> None:
+        """Drop rows past ``step`` (and any torn last line), as a resume from that step requires."""
+        rows = read_metrics_rows(self.path)
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=self.columns, extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            if _parse(r.get("step", "")) <= step:
+                w.writerow(r)
+        atomic_write_bytes(self.path, buf.getvalue().encode())
+
+    def append(self, row: dict[str, Any]) -> None:
+        line = ",".join(_fmt(row.get(c)) for c in self.columns) + "\n"
+        with open(self.path, "a") as f:
+            f.write(line)
+            f.flush()
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return "" if math.isnan(v) else repr(v)
+    return str(v)
+
+
+def read_metrics_rows(path: str | os.PathLike) -> list[dict[str, str]]:
+    """Rows of a metrics.csv; a torn final line (a kill mid-write) is dropped."""
+    with open(path, newline="") as f:
+        text = f.read()
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines = lines[:-1]
+    reader = csv.DictReader(lines)
+    n = len(reader.fieldnames or [])
+    return [r for r in reader if None not in r and len(r) == n]
+
+
+class RunRecord:
+    """Read access to one run directory."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        if not (self.path / "config.json").is_file():
+            raise UserError(f"{self.path} is not a run record (no config.json)")
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def config(self) -> RunConfig:
+        return RunConfig.from_dict(json.loads((self.path / "config.json").read_text())["config"])
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return json.loads((self.path / "config.json").read_text())
+
+    @property
+    def status(self) -> dict[str, Any]:
+        p = self.path / "status.json"
+        return json.loads(p.read_text()) if p.exists() else {"state": "unknown"}
+
+    @property
+    def finished(self) -> bool:
+        return self.status.get("state") == "finished"
+
+    def metrics(self) -> dict[str, np.ndarray]:
+        """metrics.csv as float columns; empty cells are NaN."""
+        p = self.path / "metrics.csv"
+        if not p.exists():
+            return {c: np.zeros(0) for c in METRIC_COLUMNS}
+        rows = read_metrics_rows(p)
+        with open(p) as f:
+            header = f.readline().strip().split(",")
+        return {c: np.array([_parse(r[c]) for r in rows], dtype=np.float64) for c in header}
+
+    def timelapse(self) -> dict[str, np.ndarray]:
+        """``steps`` (T,), ``frames`` uint8 (T, N, H, W, 3) and ``noise`` (N, latent) of the fixed batch."""
+        p = self.path / "timelapse.npz"
+        if not p.exists():
+            raise UserError(f"{self.path} has no timelapse.npz yet (train first)")
+        with np.load(p) as z:
+            return {k: z[k] for k in z.files}
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.path / "checkpoints" / "last.pt"
+
+
+def config_matches(run_dir: str | os.PathLike, cfg: RunConfig) -> bool:
+    """True when ``run_dir`` holds a run record made with exactly this config."""
+    p = Path(run_dir) / "config.json"
+    if not p.is_file():
+        return False
+    try:
+        return json.loads(p.read_text())["config"] == json.loads(json.dumps(cfg.to_dict()))
+    except (ValueError, KeyError):
+        return False
