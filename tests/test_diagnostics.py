@@ -1,0 +1,130 @@
+"""Diagnostics: diversity and the collapse step, collapsed samples, palette fidelity, latent norms."""
+
+import time
+
+import numpy as np
+import pytest
+
+from vaegan_nb import diagnostics as D
+
+
+def _noise_frames(n=16, h=48, w=80, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (n, h, w, 3), dtype=np.uint8)
+
+
+def test_diversity_is_zero_for_identical_frames_and_positive_for_random_ones():
+    f = _noise_frames()
+    assert D.diversity(np.repeat(f[:1], 8, axis=0)) == pytest.approx(0.0, abs=1e-6)
+    assert D.diversity(f) > 0.1
+    assert D.diversity(f[:1]) == 0.0
+
+
+def test_diversity_is_cheap_enough_for_every_snapshot():
+    f = _noise_frames(64)
+    D.diversity(f)
+    best = min(_timed(D.diversity, f) for _ in range(5))
+    assert best < 0.1  # ~5-10 ms when the machine is free; generous for a busy CI core
+
+
+def _timed(fn, *args):
+    t0 = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - t0
+
+
+def _rise_then_fall(steps, fall_at, depth, rng):
+    v = np.minimum(0.05 + steps / 300 * 0.15, 0.2)
+    v = np.where(steps >= fall_at, 0.2 * (1 - depth), v)
+    return v + rng.normal(0, 0.004, len(steps))
+
+
+def test_collapse_step_finds_a_known_collapse():
+    rng = np.random.default_rng(0)
+    steps = np.arange(0, 1001, 20)
+    div = _rise_then_fall(steps, 500, 0.7, rng)
+    assert D.collapse_step(steps, div) == 500
+
+
+def test_collapse_step_finds_a_gradual_collapse_where_it_crosses_the_threshold():
+    steps = np.arange(0, 1001, 20)
+    div = np.where(steps < 400, 0.2, np.maximum(0.2 - (steps - 400) * 0.0005, 0.02))  # 0.1 at step 600
+    assert D.collapse_step(steps, div) == 600
+    assert D.collapse_step(steps, div, drop=0.25) == 500
+
+
+def test_no_collapse_on_a_noisy_plateau_or_a_single_dip():
+    rng = np.random.default_rng(1)
+    steps = np.arange(0, 1001, 20)
+    div = np.minimum(0.05 + steps / 300 * 0.15, 0.2) + rng.normal(0, 0.01, len(steps))
+    assert D.collapse_step(steps, div) is None
+    div[25] = 0.02  # one broken snapshot must not count as a collapse
+    assert D.collapse_step(steps, div) is None
+
+
+def test_collapse_step_ignores_nan_rows_and_unsorted_input():
+    steps = np.arange(0, 200, 10).astype(float)
+    div = np.where(steps < 100, 0.2, 0.05)
+    with_nan = np.insert(div, 3, np.nan)
+    steps_nan = np.insert(steps, 3, 25.0)
+    assert D.collapse_step(steps_nan, with_nan) == 100
+    order = np.random.default_rng(0).permutation(len(steps))
+    assert D.collapse_step(steps[order], div[order]) == 100
+    assert D.collapse_step([], []) is None
+
+
+def test_collapsed_samples_finds_planted_duplicates_and_blanks():
+    rng = np.random.default_rng(2)
+    f = _noise_frames(10, 24, 40, seed=3)
+    f[5] = np.clip(f[0].astype(int) + rng.integers(-2, 3, f[0].shape), 0, 255).astype(np.uint8)
+    f[7] = (30, 200, 90)
+    mask = D.collapsed_samples(f)
+    assert np.flatnonzero(mask).tolist() == [0, 5, 7]
+
+
+def test_chi_pdf_is_a_density_that_peaks_near_sqrt_d_minus_1():
+    for d in (2, 64, 1024):
+        r = np.linspace(0, D.shell_radius(d) + 12, 20001)
+        p = D.chi_pdf(r, d)
+        assert np.all(np.isfinite(p))
+        assert np.sum((p[1:] + p[:-1]) / 2 * np.diff(r)) == pytest.approx(1.0, abs=1e-3)  # numpy 1.x too
+        assert r[p.argmax()] == pytest.approx(np.sqrt(d - 1), abs=0.01)
+    assert D.shell_radius(1024) == 32.0
+
+
+def test_latent_norms_survive_float16_at_d_1024():
+    z = np.full((4, 1024), 20.0, dtype=np.float16)  # the squares overflow float16
+    assert np.allclose(D.latent_norms(z), 20.0 * 32)
+
+
+def test_pca_2d_keeps_the_origin_when_uncentred():
+    rng = np.random.default_rng(4)
+    z = rng.standard_normal((200, 16)) + 10.0  # a cloud far from the origin
+    centred = D.pca_2d(z)
+    uncentred = D.pca_2d(z, center=False)
+    assert centred.shape == uncentred.shape == (200, 2)
+    assert np.abs(centred.mean(axis=0)).max() < 1e-9
+    assert np.linalg.norm(uncentred.mean(axis=0)) == pytest.approx(40.0, rel=0.05)  # |mean| = 10 * sqrt(16)
+
+
+def test_palette_fidelity_is_high_on_turf_frames_and_low_on_noise():
+    data = pytest.importorskip("vaegan_nb.data")
+    if not hasattr(data, "turf_frames"):
+        pytest.skip("vaegan_nb.data has no turf_frames yet")
+    turf = data.turf_frames(16, 48, 80, 0)
+    blurred = turf.astype(np.float32)
+    for axis in (1, 2):  # a 5-tap box blur, like a blurry decoder
+        blurred = sum(np.roll(blurred, s, axis=axis) for s in range(-2, 3)) / 5
+    blurred = blurred.round().astype(np.uint8)
+    score_turf = D.palette_fidelity(turf)
+    assert score_turf > 0.9
+    assert D.palette_fidelity(_noise_frames(16)) < 0.15
+    assert D.palette_fidelity(blurred) < score_turf - 0.1
+
+
+def test_palette_fidelity_works_without_the_generator_constants(monkeypatch):
+    data = pytest.importorskip("vaegan_nb.data")
+    turf = data.turf_frames(8, 48, 80, 0)
+    monkeypatch.setattr(D, "_turf_palette", lambda: (np.zeros((0, 3)), False))
+    assert D.palette_fidelity(turf) > 0.9
+    assert D.palette_fidelity(_noise_frames(8)) < 0.15
+    assert D.palette_fidelity(np.zeros((0, 48, 80, 3), np.uint8)) == 0.0

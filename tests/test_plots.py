@@ -1,0 +1,82 @@
+"""Each figure function returns a Figure with the panels it promises, from run records alone."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from run_factory import make_run, synthetic_frames  # noqa: E402
+
+from vaegan_nb import plots  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("runs")
+    steps = list(range(0, 200, 20))
+    gan = make_run(tmp, "gan", steps=steps, frames=synthetic_frames(steps, collapse_at=120))
+    vae = make_run(tmp, "vae", steps=steps, recipe="vae", seed=1,
+                   metrics={"step": steps, "pixel": np.linspace(0.3, 0.1, 10), "kld": np.linspace(5, 9, 10)})
+    return gan, vae
+
+
+def _titles(fig):
+    return [ax.get_title() for ax in fig.axes]
+
+
+def test_loss_panels_overlays_runs_and_flags_missing_columns(runs):
+    fig = plots.loss_panels(runs)
+    assert isinstance(fig, Figure) and len(fig.axes) == 6
+    titles = _titles(fig)
+    assert titles[0].startswith("pixel") and titles[1].startswith("KLD") and titles[3].startswith("GAN")
+    kld_ax = fig.axes[1]
+    assert kld_ax.get_yscale() == "log" and len(kld_ax.get_lines()) == 3  # gan: kld + batch; vae: kld
+    vae_only = plots.loss_panels(runs[1])
+    gan_ax = vae_only.axes[3]
+    assert not gan_ax.get_lines() and "no d_loss / g_loss" in gan_ax.texts[0].get_text()
+
+
+def test_compare_metric(runs):
+    fig = plots.compare_metric(runs, "pixel", logy=True)
+    (ax,) = fig.axes
+    assert len(ax.get_lines()) == 2 and ax.get_yscale() == "log"
+
+
+def test_latent_norm_hist_draws_the_chi_density_and_the_shell(runs):
+    fig = plots.latent_norm_hist(runs[0], n_panels=3)
+    assert len(fig.axes) == 3
+    ax = fig.axes[0]
+    assert ax.get_title().startswith("step 0")
+    assert any("sqrt(d)" in line.get_label() for line in ax.get_lines())
+
+
+def test_latent_pca_keeps_a_common_frame_with_the_origin(runs):
+    fig = plots.latent_pca(runs[0], steps=[0, 100, 180])
+    assert [t.split(":")[0] for t in _titles(fig)] == ["step 0", "step 100", "step 180"]
+    assert fig.axes[0].get_xlim() == fig.axes[2].get_xlim()
+
+
+def test_diversity_plot_marks_the_collapse(runs):
+    fig = plots.diversity_plot(runs[0], reference=0.2)
+    ax = fig.axes[0]
+    assert "collapse" in ax.get_title() and "120" in ax.get_title()
+    assert any("collapse at step 120" in t.get_text() for t in ax.texts)
+    # No diversity column: computed from the timelapse instead.
+    assert len(plots.diversity_plot(runs[1]).axes[0].get_lines()[0].get_xdata()) == 10
+
+
+def test_diversity_plot_adds_palette_fidelity_on_a_twin_axis(tmp_path):
+    steps = [0, 10, 20, 30]
+    run = make_run(tmp_path, "p", steps=steps,
+                   metrics={"step": steps, "diversity": [0.1, 0.2, 0.2, 0.2], "palette": [0.2, 0.5, 0.7, 0.8]})
+    fig = plots.diversity_plot(run)
+    assert len(fig.axes) == 2 and fig.axes[1].get_ylabel() == "palette fidelity"
+
+
+def test_sample_grid():
+    frames = np.random.default_rng(0).integers(0, 256, (16, 24, 40, 3), dtype=np.uint8)
+    fig = plots.sample_grid(frames, "real frames")
+    (ax,) = fig.axes
+    assert ax.get_title() == "real frames" and ax.images[0].get_array().shape[:2] == (106, 170)
