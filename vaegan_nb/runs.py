@@ -23,7 +23,7 @@ from .errors import UserError
 # Columns that notebooks, plots and the CLI read by name (DESIGN.md); recipes may add more after them.
 METRIC_COLUMNS = [
     "step", "epoch", "wall_s", "kld", "kld_batch", "pixel", "pixel_test", "fm", "d_loss", "g_loss",
-    "d_real", "d_fake", "z_norm_mean", "z_norm_std", "z_norm_ratio", "diversity",
+    "d_real", "d_fake", "z_norm_mean", "z_norm_std", "z_norm_ratio", "diversity", "palette",
 ]
 
 
@@ -108,7 +108,23 @@ def read_metrics_rows(path: str | os.PathLike) -> list[dict[str, str]]:
         lines = lines[:-1]
     reader = csv.DictReader(lines)
     n = len(reader.fieldnames or [])
-    return [r for r in reader if None not in r and len(r) == n]
+    # Rows with too many cells carry a None key, rows with too few None values: both are damaged lines.
+    return [r for r in reader if None not in r and len(r) == n and None not in r.values()]
+
+
+def _read_json(path: Path) -> Any:
+    """A JSON file of the run record; damage is a UserError naming the file, not a JSONDecodeError."""
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError
+        raise UserError(f"{path}: damaged or not JSON ({e}); train this run again") from None
+
+
+def _read_mapping(path: Path) -> dict[str, Any]:
+    obj = _read_json(path)
+    if not isinstance(obj, dict):
+        raise UserError(f"{path}: expected a JSON object, found {type(obj).__name__}; train this run again")
+    return obj
 
 
 class RunRecord:
@@ -125,16 +141,23 @@ class RunRecord:
 
     @property
     def config(self) -> RunConfig:
-        return RunConfig.from_dict(json.loads((self.path / "config.json").read_text())["config"])
+        p = self.path / "config.json"
+        meta = _read_mapping(p)
+        if "config" not in meta:
+            raise UserError(f"{p}: has no 'config' entry; train this run again")
+        try:
+            return RunConfig.from_dict(meta["config"])
+        except UserError as e:  # ConfigError names the field; add the file it came from
+            raise type(e)(f"{p}: {e}") from None
 
     @property
     def meta(self) -> dict[str, Any]:
-        return json.loads((self.path / "config.json").read_text())
+        return _read_mapping(self.path / "config.json")
 
     @property
     def status(self) -> dict[str, Any]:
         p = self.path / "status.json"
-        return json.loads(p.read_text()) if p.exists() else {"state": "unknown"}
+        return _read_mapping(p) if p.exists() else {"state": "unknown"}
 
     @property
     def finished(self) -> bool:

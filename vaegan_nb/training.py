@@ -73,7 +73,10 @@ def load_checkpoint(path: Path, trainee: recipes.Trainee, cfg: RunConfig) -> int
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no checkpoint to resume from") from None
     except Exception as e:  # unpickling errors come in many types; all mean "don't trust this file"
-        raise CheckpointError(f"{path}: unreadable or unsafe checkpoint ({type(e).__name__}: {e})") from None
+        # One line: torch's own message runs over several and suggests weights_only=False, which we won't.
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        detail = next((ln for ln in lines if "unsupported" in ln.lower()), lines[0] if lines else "")
+        raise CheckpointError(f"{path}: unreadable or unsafe checkpoint ({type(e).__name__}: {detail})") from None
     if not isinstance(state, dict) or "modules" not in state:
         raise CheckpointError(f"{path}: not a vaegan-nb checkpoint")
     if state.get("config") != cfg.to_dict():
@@ -83,12 +86,18 @@ def load_checkpoint(path: Path, trainee: recipes.Trainee, cfg: RunConfig) -> int
             m.load_state_dict(state["modules"][k])
         for k, o in trainee.optimizers().items():
             o.load_state_dict(state["optimizers"][k])
-    except (KeyError, RuntimeError, ValueError) as e:
-        raise CheckpointError(f"{path}: does not fit this architecture ({e})") from None
-    torch.set_rng_state(state["rng_torch"])
-    if "rng_cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["rng_cuda"])
-    return int(state["step"])
+    except (KeyError, TypeError, AttributeError, RuntimeError, ValueError) as e:
+        detail = " ".join(str(e).split())  # one line: load_state_dict lists its mismatches over many
+        detail = detail if len(detail) <= 300 else detail[:300] + " ..."
+        raise CheckpointError(f"{path}: does not fit this architecture ({detail})") from None
+    try:
+        step = int(state["step"])
+        torch.set_rng_state(state["rng_torch"])
+        if "rng_cuda" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng_cuda"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{path}: incomplete checkpoint (bad or missing {e}); cannot resume exactly") from None
+    return step
 
 
 class _StopRequest:
@@ -124,17 +133,17 @@ def _deferred_interrupts():
             signal.signal(s, h)
 
 
-def _to_uint8(x: torch.Tensor) -> np.ndarray:
-    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-
-
 def _check_writable(run_dir: Path) -> None:
+    probe = run_dir / ".write_probe"
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        probe = run_dir / ".write_probe"
         probe.write_bytes(b"x" * 4096)
         probe.unlink()
     except OSError as e:
+        try:
+            probe.unlink(missing_ok=True)  # a write that failed part-way still left the file
+        except OSError:
+            pass
         raise UserError(f"cannot write to run directory {run_dir}: {e.strerror or e}") from None
 
 
@@ -195,19 +204,19 @@ def train(cfg: RunConfig, run_dir: str | os.PathLike, resume: bool = False, prog
         "n_train_frames": int(len(train_frames)), "n_test_frames": int(len(test_frames)),
     })
 
-    def snapshot(step: int) -> float:
-        """Decode the fixed noise and encode the held-out frames; returns the batch's diversity."""
+    def snapshot(step: int) -> dict[str, float]:
+        """Decode the fixed noise and encode the held-out frames; returns the samples' diagnostics."""
         trainee.decoder.eval()
         trainee.encoder.eval()
         with torch.inference_mode():
-            imgs = _to_uint8(trainee.decoder(noise.to(device)))
+            imgs = data.to_uint8(trainee.decoder(noise.to(device)))
             lat = trainee.encode(held_out).float().cpu().numpy().astype(np.float16)
         trainee.decoder.train()
         trainee.encoder.train()
         snap_steps.append(step)
         snap_frames.append(imgs)
         snap_latents.append(lat)
-        return diagnostics.diversity(imgs)
+        return {"diversity": diagnostics.diversity(imgs), "palette": diagnostics.palette_fidelity(imgs)}
 
     def save_timelapse() -> None:
         if snap_steps:
@@ -225,10 +234,24 @@ def train(cfg: RunConfig, run_dir: str | os.PathLike, resume: bool = False, prog
     def status(state: str, **extra) -> None:
         atomic_write_json(run_dir / "status.json", {"state": state, "step": step_done, **extra})
 
+    def kept() -> str:
+        if ckpt_path.exists():
+            return f"the last good checkpoint is kept at {ckpt_path}"
+        return f"no checkpoint was written before it (none at {ckpt_path})"
+
+    def checkpoint(step: int) -> None:
+        """Timelapse first, then the checkpoint: a kill between the two costs no snapshot, since a resume
+        keeps the snapshots up to the checkpoint's step. Non-finite weights are never checkpointed."""
+        bad = [k for k, m in trainee.modules().items()
+               if any(v.is_floating_point() and not bool(torch.isfinite(v).all()) for v in m.state_dict().values())]
+        if bad:
+            raise DivergenceError(f"step {step}: non-finite weights in {', '.join(bad)} (lr={t_cfg.lr}); {kept()}")
+        save_timelapse()
+        _save_checkpoint(ckpt_path, trainee, step, cfg)
+
     step_done = start
     if start == 0:
-        div0 = snapshot(0)
-        log.append({"step": 0, "epoch": 0, "wall_s": 0.0, "pixel_test": held_out_pixel(), "diversity": div0})
+        log.append({"step": 0, "epoch": 0, "wall_s": 0.0, "pixel_test": held_out_pixel(), **snapshot(0)})
     status("running")
 
     bar = None
@@ -253,31 +276,30 @@ def train(cfg: RunConfig, run_dir: str | os.PathLike, resume: bool = False, prog
                     if bad:
                         raise DivergenceError(
                             f"step {step_now}: non-finite {', '.join(bad)} "
-                            f"(lr={t_cfg.lr}); the last good checkpoint is kept at {ckpt_path}"
+                            f"(lr={t_cfg.lr}); {kept()}"
                         )
                     row.update(step=step_now, epoch=i // batches_per_epoch, wall_s=time.perf_counter() - t0,
                                pixel_test=held_out_pixel(),
                                z_norm_ratio=row["z_norm_mean"] / math.sqrt(cfg.model.latent_dim))
                     if step_now % t_cfg.snapshot_every == 0 or step_now == t_cfg.steps:
-                        row["diversity"] = snapshot(step_now)
+                        row.update(snapshot(step_now))
                     log.append(row)
                     if bar is not None:
                         bar.set_postfix({k: f"{row[k]:.3g}" for k in ("pixel", "kld", "kld_batch", "d_loss")
                                          if k in row and math.isfinite(row[k])}, refresh=False)
                 step_done = step_now
                 if step_now % t_cfg.checkpoint_every == 0 and step_now < t_cfg.steps:
-                    _save_checkpoint(ckpt_path, trainee, step_now, cfg)
-                    save_timelapse()
+                    checkpoint(step_now)
                 if bar is not None:
                     bar.update(1)
                 if stop.signum is not None:
                     stop_clean = step_done
                     # A clean stop at a step boundary: checkpoint here so nothing is lost.
-                    _save_checkpoint(ckpt_path, trainee, step_done, cfg)
-                    save_timelapse()
+                    checkpoint(step_done)
                     status("interrupted", reason=f"stopped by signal {stop.signum} after step {step_done}; "
                                                  "train again with resume to continue")
                     raise KeyboardInterrupt(f"training stopped after step {step_done}; checkpoint saved")
+        checkpoint(step_done)
     except KeyboardInterrupt:
         if stop_clean is None:
             # Interrupted mid-step: the networks may be half-updated, so keep the last checkpoint.
@@ -288,11 +310,15 @@ def train(cfg: RunConfig, run_dir: str | os.PathLike, resume: bool = False, prog
         status("diverged", reason=str(e))
         save_timelapse()
         raise
+    except OSError as e:  # a full disk, a vanished folder: say so in the record if it can still be written
+        try:
+            status("failed", reason=f"{e}; resume continues from the last checkpoint")
+        except OSError:
+            pass
+        raise
     finally:
         if bar is not None:
             bar.close()
-    _save_checkpoint(ckpt_path, trainee, step_done, cfg)
-    save_timelapse()
     status("finished", wall_s=time.perf_counter() - t0)
     return RunRecord(run_dir)
 
