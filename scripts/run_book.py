@@ -1,0 +1,47 @@
+"""Execute notebooks in place in the current profile (``make book`` sets VAEGAN_PROFILE=full).
+
+The stored outputs of the committed notebooks come from this script, so they are real executions of
+the code at that commit. Widget state is dropped from the saved metadata: GitHub refuses to render a
+notebook whose widget metadata lacks its state, and the static GIF next to each player covers viewers
+without a kernel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+
+def execute(path: Path, timeout: int) -> float:
+    nb = nbformat.read(path, as_version=4)
+    root = path.resolve().parents[1]
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}}, record_timing=False)
+    t0 = time.perf_counter()
+    client.execute(cwd=str(path.parent), env=dict(os.environ, PYTHONPATH=str(root)))
+    nb.metadata.pop("widgets", None)
+    nbformat.write(nb, path)
+    return time.perf_counter() - t0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("notebooks", nargs="+", type=Path)
+    ap.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    a = ap.parse_args()
+    print(f"profile: {os.environ.get('VAEGAN_PROFILE', 'full')}")
+    for nb in a.notebooks:
+        print(f"executing {nb} ...", flush=True)
+        dt = execute(nb, a.timeout)
+        print(f"  {nb.name}: {dt / 60:.1f} min", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""The few lines every notebook's setup cell needs: profile, device, seed, where runs live."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+import torch
+
+from . import __version__
+from .config import RunConfig, current_profile, make_config
+from .runs import RunRecord
+from .training import pick_device, train_or_load
+
+SEED = 0
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The checkout's root (the folder holding pyproject.toml), or the working directory."""
+    here = (start or Path.cwd()).resolve()
+    for p in (here, *here.parents):
+        if (p / "pyproject.toml").is_file() and (p / "vaegan_nb").is_dir():
+            return p
+    return here
+
+
+def runs_dir(profile: str | None = None) -> Path:
+    """data/runs/<profile>/ (or $VAEGAN_RUNS/<profile>/): profiles never overwrite each other's runs."""
+    base = Path(os.environ["VAEGAN_RUNS"]) if os.environ.get("VAEGAN_RUNS") else project_root() / "data" / "runs"
+    return base / (profile or current_profile())
+
+
+def out_dir() -> Path:
+    """out/: GIFs and figures meant for people (git-ignored)."""
+    d = project_root() / "out"
+    d.mkdir(exist_ok=True)
+    return d
+
+
+def setup(seed: int = SEED) -> str:
+    """Seed torch, print the profile and the machine; returns the profile name."""
+    profile = current_profile()
+    _inline_figures()
+    torch.manual_seed(seed)
+    device = pick_device("auto")
+    print(f"vaegan_nb {__version__} | profile: {profile} | device: {device.type} | seed: {seed}")
+    print(f"python {platform.python_version()} | torch {torch.__version__.split('+')[0]}")
+    return profile
+
+
+def _inline_figures() -> None:
+    """Show the matplotlib Figures that plots.py returns as PNGs when a notebook cell returns them."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    ip = get_ipython()
+    if ip is not None and getattr(ip, "kernel", None) is not None:
+        ip.run_line_magic("matplotlib", "inline")
+
+
+def run(recipe: str, name: str, retrain: bool = False, **overrides) -> RunRecord:
+    """Train ``recipe`` in the current profile into runs_dir()/name, or load it if already finished."""
+    cfg: RunConfig = make_config(recipe, **overrides)
+    return train_or_load(cfg, runs_dir(cfg.profile) / name, retrain=retrain)
