@@ -17,6 +17,7 @@ from .errors import ConfigError
 PROFILES = ("ci", "full", "blog")
 RECIPES = ("vae", "vaegan", "vaegan_decoder_fm", "aegan_bn")
 DEFAULT_PROFILE = "full"
+MAX_LR = 1e30  # absurd already; far enough below float32's range that Adam's step stays representable
 
 
 @dataclass
@@ -45,10 +46,14 @@ class ModelConfig:
 @dataclass
 class TrainConfig:
     recipe: str = "vae"
-    steps: int = 600
+    steps: int = 400
     batch_size: int = 32
     lr: float = 5e-4
     beta: float = 1.0
+    # GAN recipes: the KLD in the loss is averaged over latent dimensions, so it weighs like the
+    # per-element feature-matching error. Summed over 64 dimensions it outweighs feature matching
+    # and the posterior collapses instead of exploding (docs/phenomena.md has both). The VAE sums.
+    kld_reduction: str = "mean"
     recon_reduction: str = "sum"  # vae: "sum" per image (works) or "mean" per pixel (the collapse pitfall)
     # GAN recipes: weight of the pixel MSE added to feature matching in sub-step (6), the blog's part-4
     # "reconstruction loss beside feature matching". 0 (the default) is the blog's recipes as written.
@@ -96,6 +101,11 @@ class RunConfig:
             raise ConfigError(f"profile={self.profile!r}: choose one of {', '.join(PROFILES)}")
         if t.recipe not in RECIPES:
             raise ConfigError(f"train.recipe={t.recipe!r}: choose one of {', '.join(RECIPES)}")
+        for name, chans in (("model.enc_channels", m.enc_channels), ("model.dec_channels", m.dec_channels),
+                            ("model.disc_channels", m.disc_channels)):
+            if (not isinstance(chans, (tuple, list)) or not chans
+                    or any(not _is_int(c) or c <= 0 for c in chans)):
+                raise ConfigError(f"{name}={chans!r}: must be positive integers")
         min_side = 2 ** len(m.enc_channels) + 1
         for name in ("height", "width"):
             v = getattr(d, name)
@@ -113,10 +123,6 @@ class RunConfig:
         for name, v in positive.items():
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise ConfigError(f"{name}={v!r}: must be a positive integer")
-        for name, chans in (("model.enc_channels", m.enc_channels), ("model.dec_channels", m.dec_channels),
-                            ("model.disc_channels", m.disc_channels)):
-            if not chans or any((not isinstance(c, int)) or c <= 0 for c in chans):
-                raise ConfigError(f"{name}={chans!r}: must be positive integers")
         if len(m.dec_channels) != len(m.enc_channels) + 1:
             raise ConfigError(
                 f"model.dec_channels={m.dec_channels!r}: needs one more entry than enc_channels "
@@ -124,8 +130,9 @@ class RunConfig:
             )
         if len(m.disc_channels) != 4:
             raise ConfigError(f"model.disc_channels={m.disc_channels!r}: the discriminator has 4 convolutions")
-        if not (isinstance(t.lr, (int, float)) and math.isfinite(t.lr) and t.lr > 0):
-            raise ConfigError(f"train.lr={t.lr!r}: must be a positive number")
+        if not (_is_number(t.lr) and math.isfinite(t.lr) and 0 < t.lr <= MAX_LR):
+            # Above MAX_LR, Adam's step size overflows float32 and torch raises instead of diverging.
+            raise ConfigError(f"train.lr={t.lr!r}: must be a positive number, at most {MAX_LR:g}")
         if not (isinstance(t.beta, (int, float)) and math.isfinite(t.beta) and t.beta >= 0):
             raise ConfigError(f"train.beta={t.beta!r}: must be a number >= 0")
         if not (isinstance(t.recon_weight, (int, float)) and math.isfinite(t.recon_weight) and t.recon_weight >= 0):
@@ -134,13 +141,33 @@ class RunConfig:
             raise ConfigError(
                 f"train.snapshot_every={t.snapshot_every}: must be a multiple of train.log_every={t.log_every}"
             )
+        if t.kld_reduction not in ("sum", "mean"):
+            raise ConfigError(f"train.kld_reduction={t.kld_reduction!r}: choose sum or mean")
         if t.recon_reduction not in ("sum", "mean"):
             raise ConfigError(f"train.recon_reduction={t.recon_reduction!r}: choose sum or mean")
         if t.device not in ("auto", "cpu", "cuda", "mps"):
             raise ConfigError(f"train.device={t.device!r}: choose auto, cpu, cuda or mps")
-        if not (0.0 < d.test_fraction < 1.0):
+        if not (_is_number(d.test_fraction) and 0.0 < d.test_fraction < 1.0):
             raise ConfigError(f"data.test_fraction={d.test_fraction!r}: must be between 0 and 1")
+        if not isinstance(d.source, str) or not d.source:
+            raise ConfigError(f"data.source={d.source!r}: must be a string: 'turf' or the path of your footage")
+        for name, v in (("data.seed", d.seed), ("train.seed", t.seed)):
+            if not _is_int(v):
+                raise ConfigError(f"{name}={v!r}: must be an integer")
+        if not _is_int(t.num_threads) or t.num_threads < 0:
+            raise ConfigError(f"train.num_threads={t.num_threads!r}: must be an integer >= 0 (0: torch's default)")
+        for name, v in (("data.keyframes", d.keyframes), ("model.bn_affine", m.bn_affine)):
+            if not isinstance(v, bool):
+                raise ConfigError(f"{name}={v!r}: must be true or false")
         return self
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _check_keys(where: str, d: dict, known: set[str]) -> None:

@@ -118,7 +118,7 @@ def vae_step(t: Trainee, x: torch.Tensor, beta: float, reduction: str = "sum") -
 
 
 def gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder: bool,
-             recon_weight: float = 0.0) -> dict[str, torch.Tensor | float]:
+             recon_weight: float = 0.0, kld_reduction: str = "sum") -> dict[str, torch.Tensor | float]:
     """One step of the VAE-GAN family: the mistaken recipe, the decoder-only fix, and the BN cheat.
 
     ``recon_weight`` > 0 adds that weight times the pixel MSE of the same reconstruction to the
@@ -194,8 +194,10 @@ def gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder: bool,
         if fm_into_encoder:
             mean, logvar = E(x)
         kld = kld_per_sample(mean, logvar).mean()
+        # "mean" averages over latent dimensions as well: a pull d times weaker than the sum's.
+        kld_loss = kld / z.shape[1] if kld_reduction == "mean" else kld
         t.opt_e.zero_grad(set_to_none=True)
-        (beta * kld).backward()
+        (beta * kld_loss).backward()
         t.opt_e.step()
         kld = kld.detach() / z.shape[1]
 
@@ -210,14 +212,15 @@ def gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder: bool,
 
 
 def step(recipe: str, t: Trainee, x: torch.Tensor, beta: float,
-         reduction: str = "sum", recon_weight: float = 0.0) -> dict[str, torch.Tensor | float]:
+         reduction: str = "sum", recon_weight: float = 0.0,
+         kld_reduction: str = "sum") -> dict[str, torch.Tensor | float]:
     """Dispatch one training step of ``recipe``."""
     if recipe == "vae":
         return vae_step(t, x, beta, reduction)
     if recipe == "vaegan":
-        return gan_step(t, x, beta, fm_into_encoder=True, recon_weight=recon_weight)
+        return gan_step(t, x, beta, fm_into_encoder=True, recon_weight=recon_weight, kld_reduction=kld_reduction)
     if recipe == "vaegan_decoder_fm":
-        return gan_step(t, x, beta, fm_into_encoder=False, recon_weight=recon_weight)
+        return gan_step(t, x, beta, fm_into_encoder=False, recon_weight=recon_weight, kld_reduction=kld_reduction)
     if recipe == "aegan_bn":
-        return gan_step(t, x, beta, fm_into_encoder=True, recon_weight=recon_weight)
+        return gan_step(t, x, beta, fm_into_encoder=True, recon_weight=recon_weight, kld_reduction=kld_reduction)
     raise ValueError(f"unknown recipe {recipe!r}")

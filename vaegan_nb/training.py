@@ -266,7 +266,7 @@ def train(cfg: RunConfig, run_dir: str | os.PathLike, resume: bool = False, prog
             for i in range(start, t_cfg.steps):
                 x = data.batches(train_frames, t_cfg.batch_size, i, t_cfg.seed).to(device)
                 metrics = recipes.step(t_cfg.recipe, trainee, x, t_cfg.beta, t_cfg.recon_reduction,
-                                       recon_weight=t_cfg.recon_weight)
+                                       recon_weight=t_cfg.recon_weight, kld_reduction=t_cfg.kld_reduction)
                 step_now = i + 1
                 logged = step_now % t_cfg.log_every == 0 or step_now == t_cfg.steps
                 if logged:
