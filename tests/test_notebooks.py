@@ -1,0 +1,39 @@
+"""The committed notebooks carry a real full-profile execution (make book), stored cleanly."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+EXPECTED = ["01_vae.ipynb", "02_vae_gan_mistaken.ipynb", "03_kld_explosion.ipynb", "04_ae_gan_bn_cheat.ipynb"]
+
+
+def test_the_four_notebooks_exist():
+    assert [p.name for p in NOTEBOOKS] == EXPECTED
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_was_last_executed_in_the_full_profile(path):
+    nb = nbformat.read(path, as_version=4)
+    setup = next(c for c in nb.cells if c.cell_type == "code")
+    text = "".join(o.get("text", "") for o in setup.outputs if o.output_type == "stream")
+    assert "profile: full" in text, f"{path.name}: run `make book` (stored setup output: {text!r})"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_outputs_are_in_execution_order_with_no_errors(path):
+    nb = nbformat.read(path, as_version=4)
+    counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
+    assert all(n is not None for n in counts), f"{path.name}: a code cell was never executed"
+    assert counts == list(range(1, len(counts) + 1)), f"{path.name}: cells ran out of order: {counts}"
+    for c in nb.cells:
+        if c.cell_type == "code":
+            assert not [o for o in c.outputs if o.output_type == "error"], f"{path.name}: stored error"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_kernelspec_is_the_standard_python3_and_size_is_small(path):
+    nb = nbformat.read(path, as_version=4)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert path.stat().st_size < 5 * 1024 * 1024, f"{path.name} is {path.stat().st_size / 2**20:.1f} MB"
