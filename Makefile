@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: setup lab test book bench reference-runs clean
+.PHONY: setup lab test book bench phenomena clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,11 +27,13 @@ test: setup
 book: setup
 	VAEGAN_PROFILE=full $(PY) scripts/run_book.py $(NOTEBOOKS)
 
+# Benchmarks print their figures; so far only GIF export (the training-step benchmark is issue 7).
 bench: setup
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/bench_gif.py
 
-reference-runs: setup
-	$(PY) scripts/reference_runs.py
+# The full-profile runs behind docs/phenomena.md (git-ignored, data/runs/phenomena/), then the table.
+phenomena: setup
+	$(PY) scripts/claims_full.py
 
 clean:
 	rm -rf out .pytest_cache
