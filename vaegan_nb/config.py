@@ -65,6 +65,11 @@ class TrainConfig:
     n_fixed: int = 64  # size of the fixed noise batch: an 8x8 grid
     device: str = "auto"  # auto | cpu | cuda | mps
     num_threads: int = 0  # 0: leave torch's default
+    # Speed only, the same math up to float rounding (benchmarks/ and docs/performance.md measure both):
+    channels_last: bool = True  # NHWC activations: faster oneDNN/cuDNN convolutions
+    # torch.compile the decoder: "auto" does so for runs of at least 100 steps on CUDA, or on a CPU
+    # with a C++ compiler; compiling costs ~30 s the first time (cached afterwards), ~15% per step.
+    compile: str = "auto"  # auto | on | off
 
 
 @dataclass
@@ -154,6 +159,10 @@ class RunConfig:
         for name, v in (("data.seed", d.seed), ("train.seed", t.seed)):
             if not _is_int(v):
                 raise ConfigError(f"{name}={v!r}: must be an integer")
+        if not isinstance(t.channels_last, bool):
+            raise ConfigError(f"train.channels_last={t.channels_last!r}: must be true or false")
+        if t.compile not in ("auto", "on", "off"):
+            raise ConfigError(f"train.compile={t.compile!r}: choose auto, on or off")
         if not _is_int(t.num_threads) or t.num_threads < 0:
             raise ConfigError(f"train.num_threads={t.num_threads!r}: must be an integer >= 0 (0: torch's default)")
         for name, v in (("data.keyframes", d.keyframes), ("model.bn_affine", m.bn_affine)):

@@ -8,6 +8,8 @@ the loop only synchronises with the device on the steps it logs.
 
 from __future__ import annotations
 
+import logging
+import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -71,6 +73,41 @@ def build(cfg: RunConfig, device: torch.device | str = "cpu") -> Trainee:
     return Trainee(enc, dec, disc, adam(enc), adam(dec), adam(disc) if disc is not None else None)
 
 
+COMPILE_MIN_STEPS = 100  # below this the ~30 s first compile costs more than the ~15% per step it saves
+
+
+def compile_pays(setting: str, steps: int, device: torch.device) -> bool:
+    """Resolve ``TrainConfig.compile``: "on", "off", or "auto" (long runs, on CUDA or a CPU with a C++ compiler)."""
+    if setting != "auto":
+        return setting == "on"
+    if steps < COMPILE_MIN_STEPS:
+        return False
+    if device.type == "cuda":
+        return True
+    # Inductor writes C++ on a CPU; without a compiler it would only fall back, after a slow failure.
+    return device.type == "cpu" and any(shutil.which(c) for c in ("c++", "g++", "clang++"))
+
+
+def speed_up(t: Trainee, channels_last: bool = True, compile: bool = False) -> torch.memory_format:
+    """Apply the speed-only settings to ``t``; returns the memory format its input batches should use.
+
+    channels_last stores activations as NHWC, which oneDNN (CPU) and cuDNN convolve without the
+    layout conversions NCHW needs. ``compile`` hands the decoder, the costliest network, to
+    torch.compile; if compiling fails (no C++ compiler, say) torch runs it eagerly instead.
+    """
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    for net in t.modules().values():
+        net.to(memory_format=fmt)
+    if compile:
+        from torch import _dynamo
+
+        _dynamo.config.suppress_errors = True  # fall back to eager rather than stop training
+        # Without CUDA, torch's C++ builder logs a warning that means nothing on a CPU-only laptop.
+        logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+        t.decoder.compile()
+    return fmt
+
+
 @contextmanager
 def frozen(net: nn.Module):
     """Treat ``net``'s weights as constants: gradients still flow through it, but none are stored.
@@ -92,7 +129,8 @@ def _z_stats(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return norms.mean(), norms.std()
 
 
-def vae_step(t: Trainee, x: torch.Tensor, beta: float, reduction: str = "sum") -> dict[str, torch.Tensor | float]:
+def vae_step(t: Trainee, x: torch.Tensor, beta: float, reduction: str = "sum",
+             metrics: bool = True) -> dict[str, torch.Tensor | float]:
     """(1) Update E and G: minimise sum_pixels ||x - G(z)||^2 + beta * KLD(q(z|x) || N(0, I)).
 
     ``reduction="mean"`` averages the squared error over pixels instead, the pitfall notebook 01 shows.
@@ -110,20 +148,26 @@ def vae_step(t: Trainee, x: torch.Tensor, beta: float, reduction: str = "sum") -
     loss.backward()
     t.opt_e.step()
     t.opt_g.step()
-    zn_mean, zn_std = _z_stats(z)
-    return {
-        "kld": kld.detach() / z.shape[1], "kld_batch": kld_batch(z.detach()),
-        "pixel": pixel_error(x_hat.detach(), x), "z_norm_mean": zn_mean, "z_norm_std": zn_std,
-    }
+    if not metrics:
+        return {}
+    with torch.no_grad():
+        zn_mean, zn_std = _z_stats(z)
+        return {
+            "kld": kld.detach() / z.shape[1], "kld_batch": kld_batch(z.detach()),
+            "pixel": pixel_error(x_hat.detach(), x), "z_norm_mean": zn_mean, "z_norm_std": zn_std,
+        }
 
 
 def gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder: bool,
-             recon_weight: float = 0.0, kld_reduction: str = "sum") -> dict[str, torch.Tensor | float]:
+             recon_weight: float = 0.0, kld_reduction: str = "sum",
+             metrics: bool = True) -> dict[str, torch.Tensor | float]:
     """One step of the VAE-GAN family: the mistaken recipe, the decoder-only fix, and the BN cheat.
 
     ``recon_weight`` > 0 adds that weight times the pixel MSE of the same reconstruction to the
     feature-matching loss of sub-step (6) (the blog's part-4 "reconstruction beside feature matching");
-    0, the default, is the blog's recipe as written.
+    0, the default, is the blog's recipe as written. ``metrics=False`` skips the monitoring (the loop
+    asks only on the steps it logs). Each forward runs once: the reconstruction serves D, G and the
+    pixel metric, and the first encoding serves feature matching and the KLD wherever E has not changed.
     """
     E, G, D = t.encoder, t.decoder, t.discriminator
     variational = E.variational
@@ -201,26 +245,28 @@ def gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder: bool,
         t.opt_e.step()
         kld = kld.detach() / z.shape[1]
 
-    zn_mean, zn_std = _z_stats(z)
-    return {
-        "kld": kld, "kld_batch": kld_batch(z_fixed), "pixel": pixel_error(x_rec.detach(), x),
-        "fm": loss_fm.detach(), "d_loss": (loss_d_real + loss_d_rec + loss_d_fake).detach(),
-        "g_loss": (loss_g_rec + loss_g_fake).detach(),
-        "d_real": torch.sigmoid(logit_real.detach()).mean(), "d_fake": torch.sigmoid(logit_fake.detach()).mean(),
-        "z_norm_mean": zn_mean, "z_norm_std": zn_std,
-    }
+    if not metrics:
+        return {}
+    with torch.no_grad():
+        zn_mean, zn_std = _z_stats(z)
+        return {
+            "kld": kld, "kld_batch": kld_batch(z_fixed), "pixel": pixel_error(x_rec.detach(), x),
+            "fm": loss_fm.detach(), "d_loss": (loss_d_real + loss_d_rec + loss_d_fake).detach(),
+            "g_loss": (loss_g_rec + loss_g_fake).detach(),
+            "d_real": torch.sigmoid(logit_real.detach()).mean(),
+            "d_fake": torch.sigmoid(logit_fake.detach()).mean(),
+            "z_norm_mean": zn_mean, "z_norm_std": zn_std,
+        }
 
 
 def step(recipe: str, t: Trainee, x: torch.Tensor, beta: float,
          reduction: str = "sum", recon_weight: float = 0.0,
-         kld_reduction: str = "sum") -> dict[str, torch.Tensor | float]:
+         kld_reduction: str = "sum", metrics: bool = True) -> dict[str, torch.Tensor | float]:
     """Dispatch one training step of ``recipe``."""
     if recipe == "vae":
-        return vae_step(t, x, beta, reduction)
-    if recipe == "vaegan":
-        return gan_step(t, x, beta, fm_into_encoder=True, recon_weight=recon_weight, kld_reduction=kld_reduction)
-    if recipe == "vaegan_decoder_fm":
-        return gan_step(t, x, beta, fm_into_encoder=False, recon_weight=recon_weight, kld_reduction=kld_reduction)
-    if recipe == "aegan_bn":
-        return gan_step(t, x, beta, fm_into_encoder=True, recon_weight=recon_weight, kld_reduction=kld_reduction)
+        return vae_step(t, x, beta, reduction, metrics=metrics)
+    if recipe in GAN_RECIPES:
+        # The mistaken recipe and the BN cheat let feature matching reach the encoder; the fix does not.
+        return gan_step(t, x, beta, fm_into_encoder=recipe != "vaegan_decoder_fm", recon_weight=recon_weight,
+                        kld_reduction=kld_reduction, metrics=metrics)
     raise ValueError(f"unknown recipe {recipe!r}")

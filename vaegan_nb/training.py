@@ -169,6 +169,8 @@ def train(cfg: RunConfig, run_dir: str | os.PathLike, resume: bool = False, prog
 
     torch.manual_seed(t_cfg.seed)
     trainee = recipes.build(cfg, device)
+    fmt = recipes.speed_up(trainee, t_cfg.channels_last, recipes.compile_pays(t_cfg.compile, t_cfg.steps, device))
+    held_out = held_out.contiguous(memory_format=fmt)
     noise = fixed_noise(t_cfg.n_fixed, cfg.model.latent_dim)
     ckpt_path = run_dir / "checkpoints" / "last.pt"
 
@@ -264,11 +266,12 @@ def train(cfg: RunConfig, run_dir: str | os.PathLike, resume: bool = False, prog
     try:
         with _deferred_interrupts() as stop:
             for i in range(start, t_cfg.steps):
-                x = data.batches(train_frames, t_cfg.batch_size, i, t_cfg.seed).to(device)
-                metrics = recipes.step(t_cfg.recipe, trainee, x, t_cfg.beta, t_cfg.recon_reduction,
-                                       recon_weight=t_cfg.recon_weight, kld_reduction=t_cfg.kld_reduction)
+                x = data.batches(train_frames, t_cfg.batch_size, i, t_cfg.seed).to(device, memory_format=fmt)
                 step_now = i + 1
                 logged = step_now % t_cfg.log_every == 0 or step_now == t_cfg.steps
+                metrics = recipes.step(t_cfg.recipe, trainee, x, t_cfg.beta, t_cfg.recon_reduction,
+                                       recon_weight=t_cfg.recon_weight, kld_reduction=t_cfg.kld_reduction,
+                                       metrics=logged)
                 if logged:
                     row = {k: float(v) for k, v in metrics.items()}
                     bad = [k for k, v in row.items() if k != "kld" and not math.isfinite(v)]
