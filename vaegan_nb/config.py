@@ -194,7 +194,9 @@ def _profile_base(profile: str) -> RunConfig:
         return RunConfig(
             profile="ci",
             data=DataConfig(n_train=256, n_test=64),
-            train=TrainConfig(steps=24, log_every=2, snapshot_every=8, checkpoint_every=12, n_fixed=16),
+            # No torch.compile: a cold compile (~30 s) costs more than these short runs take.
+            train=TrainConfig(steps=24, log_every=2, snapshot_every=8, checkpoint_every=12, n_fixed=16,
+                              compile="off"),
         )
     if profile == "blog":
         # The original sizes (65x121, latent 1024, full widths, batch 64, lr 1e-4): for a GPU.

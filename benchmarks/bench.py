@@ -1,0 +1,137 @@
+"""``make bench``: every speed and memory figure of issue 7 in one table, checked against its target.
+
+Runs, one after the other (they would slow each other down on a 2-core machine):
+bench_step.py (our step vs the reference trainer), bench_notebooks.py (nbval in ci, full-profile
+training per notebook from the last ``make book``, peak RSS) and bench_gif.py (GIF export).
+Writes out/bench.json; ``--doc docs/performance.md`` also rewrites that page's measured section.
+
+    python benchmarks/bench.py [--rounds 15] [--quick] [--doc docs/performance.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import bench_notebooks  # noqa: E402
+import bench_step  # noqa: E402
+
+TARGETS = {
+    "step_ratio": 1.5,  # ours at least 1.5x faster than the reference, each GAN recipe
+    "nbval_total_s": 300.0,
+    "notebook_full_training_s": 600.0,
+    "gif_export_s": 3.0,
+    "peak_rss_mb": 3072.0,
+}
+GAN = ("vaegan", "vaegan_decoder_fm", "aegan_bn")
+DOC_MARK = "<!-- measured: everything below is written by `python benchmarks/bench.py --doc` -->"
+
+
+def machine() -> dict:
+    import torch
+
+    cpu = "unknown"
+    try:
+        cpu = next(ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                   if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "cpu": cpu, "cores": os.cpu_count(),
+            "python": platform.python_version(), "torch": torch.__version__.split("+")[0],
+            "load_average_1min_at_start": round(os.getloadavg()[0], 2)}
+
+
+def gif_bench() -> dict:
+    out = ROOT / "out" / "bench_gif.json"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_gif.py"), "--skip-plain"], cwd=ROOT, check=True,
+                   capture_output=True, text=True)
+    return json.loads(out.read_text())
+
+
+def verdicts(r: dict) -> list[tuple[str, str, bool | None]]:
+    """(target, measured, met) rows; met is None where nothing was measured."""
+    rows = []
+    for s in r["step"]["steps"]:
+        if s["recipe"] in GAN:
+            rows.append((f"step {s['recipe']}: ours >= {TARGETS['step_ratio']}x the reference",
+                         f"{s['ratio']:.2f}x ({s['ms_reference']:.0f} -> {s['ms_ours']:.0f} ms)",
+                         s["ratio"] >= TARGETS["step_ratio"]))
+    nb = r["notebooks"]
+    if "nbval" in nb:
+        rows.append((f"pytest --nbval, four notebooks, ci: <= {TARGETS['nbval_total_s']:.0f} s",
+                     f"{nb['nbval']['total_wall_s']:.0f} s", nb["nbval"]["total_wall_s"] <= TARGETS["nbval_total_s"]))
+    for stem, row in nb["full_training"]["per_notebook"].items():
+        measured = not row["missing"]
+        rows.append((f"{stem} full-profile training (alone): <= {TARGETS['notebook_full_training_s']:.0f} s",
+                     f"{row['alone_s']:.0f} s" if measured else "not measured (run make book)",
+                     row["alone_s"] <= TARGETS["notebook_full_training_s"] if measured else None))
+    g = r["gif"]
+    rows.append((f"GIF, 100 frames of 8x8: <= {TARGETS['gif_export_s']:.0f} s",
+                 f"{g['export_s']:.1f} s, {g['export_mb']:.1f} MB", g["export_s"] <= TARGETS["gif_export_s"]))
+    if "peak_rss" in nb:
+        rows.append((f"peak RSS of a full-profile run: <= {TARGETS['peak_rss_mb'] / 1024:.0f} GB",
+                     f"{nb['peak_rss']['peak_rss_mb']:.0f} MB", nb["peak_rss"]["peak_rss_mb"] <= TARGETS["peak_rss_mb"]))
+    return rows
+
+
+def report(r: dict) -> str:
+    m = r["machine"]
+    lines = [f"{m['date']} | {m['cpu']} | {m['cores']} cores | python {m['python']} | torch {m['torch']}", "",
+             bench_step.table(r["step"]), "", bench_notebooks.table(r["notebooks"]), "",
+             f"GIF export: {r['gif']['export_s']:.2f} s wall, {r['gif']['export_cpu_s']:.2f} s CPU, "
+             f"{r['gif']['export_mb']:.1f} MB ({r['gif']['snapshots']} frames of {r['gif']['samples']} samples)", "",
+             "targets:"]
+    for target, measured, met in verdicts(r):
+        mark = {True: "met", False: "NOT met", None: "-"}[met]
+        lines.append(f"  [{mark:>7}] {target}: {measured}")
+    return "\n".join(lines)
+
+
+def write_doc(path: Path, r: dict) -> None:
+    text = path.read_text() if path.exists() else ""
+    head = text.split(DOC_MARK)[0].rstrip() + "\n\n" if DOC_MARK in text else text
+    body = ["", "```", report(r), "```", ""]
+    path.write_text(head + DOC_MARK + "\n" + "\n".join(body))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rounds", type=int, default=15, help="timed steps per contender and recipe")
+    p.add_argument("--quick", action="store_true", help="5 rounds, no nbval, a 100-step peak-RSS run")
+    p.add_argument("--doc", type=Path, help="rewrite the measured section of this page (docs/performance.md)")
+    a = p.parse_args()
+    rounds = 5 if a.quick else a.rounds
+    t0 = time.perf_counter()
+    r = {"machine": machine(), "targets": TARGETS}
+    print("step benchmark (full profile, reference vs ours, interleaved) ...", flush=True)
+    r["step"] = bench_step.run("full", rounds)
+    print("notebook benchmarks ...", flush=True)
+    r["notebooks"] = bench_notebooks.run(skip_nbval=a.quick, rss_steps=100 if a.quick else None)
+    print("GIF export ...", flush=True)
+    r["gif"] = gif_bench()
+    r["bench_wall_s"] = time.perf_counter() - t0
+    r["verdicts"] = [{"target": t, "measured": v, "met": ok} for t, v, ok in verdicts(r)]
+    print()
+    print(report(r))
+    out = ROOT / "out" / "bench.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(r, indent=2) + "\n")
+    print(f"\nwrote {out} ({r['bench_wall_s'] / 60:.1f} min)")
+    if a.doc:
+        write_doc(a.doc, r)
+        print(f"updated {a.doc}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
