@@ -229,7 +229,8 @@ def claims(recs: dict[str, RunRecord]) -> list[Row]:
             missing(c, t, "aegan_bn")
         # 9. BN cheat: fakes look like frames, then collapse
         c, t = ("9. BN cheat: fixed-noise fakes look like frames, then collapse" + tag,
-                "palette fidelity rises; diversity drops >= 50% from its peak (collapse_step)")
+                "palette fidelity rises; then diversity drops >= 50% from its peak (collapse_step after "
+                "the palette peak: the fakes must look like frames before they collapse)")
         if n:
             rows.append(_claim9(recs[n], c, t))
         else:
@@ -254,14 +255,17 @@ def _claim9(rec: RunRecord, c: str, t: str) -> Row:
                 f"{fid[-1]:.2f} at the end; diversity peak {div[ipk]:.3g} at step {steps[ipk]}, "
                 f"largest later drop {drop:.0%}; collapse_step: "
                 + (f"{cs}" if cs is not None and not (isinstance(cs, float) and math.isnan(cs)) else "none"))
+    collapsed = cs is not None and not (isinstance(cs, float) and math.isnan(cs))
+    if collapsed:
+        measured += f" ({'after' if cs > steps[best] else 'before'} the palette peak)"
     if rec.config.data.source == "turf":
         from vaegan_nb import data
 
         real = data.load_frames(rec.config.data)[0][: frames.shape[1]]
         measured += (f" (real frames: fidelity {float(diagnostics.palette_fidelity(real)):.2f}, diversity "
                      f"{float(diagnostics.diversity(real)):.3g})")
-    collapsed = cs is not None and not (isinstance(cs, float) and math.isnan(cs))
-    return Row(c, t, measured, [rec], bool(looks and collapsed))
+    # The blog's order matters: a collapse before the fakes look like anything is a different event.
+    return Row(c, t, measured, [rec], bool(looks and collapsed and cs > steps[best]))
 
 
 def _mean_frame_mse(rec: RunRecord) -> float:
