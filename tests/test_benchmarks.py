@@ -1,0 +1,35 @@
+"""The benchmark scripts run, and measure what they claim to. Speed itself is never asserted here."""
+
+from __future__ import annotations
+
+import sys
+from fnmatch import fnmatch
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import bench_notebooks  # noqa: E402
+import bench_step  # noqa: E402
+
+
+def test_every_notebook_run_is_found_for_the_training_time_table():
+    used = {nb.stem: bench_notebooks.runs_used(nb) for nb in bench_notebooks.NOTEBOOKS}
+    assert len(used) == 4 and all(used.values()), used
+    assert "vae" in used["01_vae"] and "vae_mean_reduction" in used["01_vae"]
+    # The beta sweep's names are f-strings: they must become patterns that match the records.
+    assert any(fnmatch("vaegan_beta0.1_s100", p) for p in used["03_kld_explosion"]), used["03_kld_explosion"]
+
+
+@pytest.mark.parametrize("recipe", ["vaegan", "aegan_bn"])
+def test_step_benchmark_compares_the_same_work_with_less_recomputation(recipe):
+    row = bench_step.bench_recipe(recipe, "ci", rounds=1, device=bench_step.pick_device("cpu"), warmup=1)
+    assert row["ms_reference"] > 0 and row["ms_ours"] > 0 and row["ms_ours_eager"] > 0
+    assert row["ratio"] == pytest.approx(row["ms_reference"] / row["ms_ours"])
+    # The reference recomputes forwards ours runs once, so it must count more FLOPs per step.
+    assert row["gflop_per_step_reference"] > 1.05 * row["gflop_per_step_ours"], row
+    table = bench_step.table({"matmul_peak_gflops": 100.0, "device": "cpu", "torch_threads": 2,
+                              "steps": [{**row, "peak_share": 0.5}]})
+    assert recipe in table and "ratio" in table
