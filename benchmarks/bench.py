@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import bench_notebooks  # noqa: E402
 import bench_step  # noqa: E402
+from bench_io import save_json  # noqa: E402
 
 TARGETS = {
     "step_ratio": 1.5,  # ours at least 1.5x faster than the reference, each GAN recipe
@@ -123,10 +124,8 @@ def main() -> int:
     r["verdicts"] = [{"target": t, "measured": v, "met": ok} for t, v, ok in verdicts(r)]
     print()
     print(report(r))
-    out = ROOT / "out" / "bench.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(r, indent=2) + "\n")
-    print(f"\nwrote {out} ({r['bench_wall_s'] / 60:.1f} min)")
+    print(f"\nbenchmarks took {r['bench_wall_s'] / 60:.1f} min")
+    save_json(r, ROOT / "out" / "bench.json")
     if a.doc:
         write_doc(a.doc, r)
         print(f"updated {a.doc}")

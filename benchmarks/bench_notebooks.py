@@ -29,6 +29,10 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_io import save_json  # noqa: E402
+
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 RUN_CALL = re.compile(r'nb\.run\(\\?"(\w+)\\?",\s*f?\\?"([^"\\]+)\\?"')
 
@@ -143,9 +147,7 @@ def main() -> int:
     a = p.parse_args()
     result = run(a.skip_nbval, a.rss_recipe, a.rss_steps)
     print(table(result))
-    a.json.parent.mkdir(parents=True, exist_ok=True)
-    a.json.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {a.json}")
+    save_json(result, a.json)
     return 0
 
 

@@ -12,7 +12,6 @@ as ratios. Also: images/s, and the FLOP/s achieved against this CPU's measured m
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -24,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from bench_io import save_json  # noqa: E402
 from reference_step import reference_step  # noqa: E402
 
 from vaegan_nb import data, recipes  # noqa: E402
@@ -163,9 +163,7 @@ def main() -> int:
     a = p.parse_args()
     result = run(a.profile, a.rounds, a.recipes, a.device, a.warmup)
     print(table(result))
-    a.json.parent.mkdir(parents=True, exist_ok=True)
-    a.json.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {a.json}")
+    save_json(result, a.json)
     return 0
 
 
