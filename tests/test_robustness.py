@@ -1,4 +1,4 @@
-"""Issue 6: bad input, interruptions and faults lose nothing and explain themselves.
+"""Issues 6 and 16: bad input, interruptions and faults lose nothing and explain themselves.
 
 Every fault here is injected for real: real subprocesses of the CLI, real signals (SIGTERM, SIGINT,
 SIGKILL), real files (truncated, random, forged, a pickle that runs code), and real write failures
@@ -43,6 +43,7 @@ from vaegan_nb.runs import (
     MetricsLog,
     RunRecord,
     atomic_save_npz,
+    atomic_write_bytes,
     atomic_write_json,
     read_metrics_rows,
 )
@@ -714,3 +715,47 @@ def test_train_or_load_retrains_an_unfinished_run_without_checkpoint(tmp_path, c
     atomic_write_json(run / "status.json", {"state": "running", "step": 2})
     rec = train_or_load(cfg, run, progress=False)
     assert rec.finished and rec.metrics()["step"].tolist() == [0, 1, 2, 3, 4]
+
+
+# --------------------------------------------------------------------------------------------------
+# 8. Issue 16: run-record files get the mode the umask allows, as open() gives
+
+
+@contextmanager
+def umask(mask: int):
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def mode(path: Path) -> int:
+    return os.stat(path).st_mode & 0o777  # the bits themselves: root reads any file, so access() says nothing
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077, 0o002], ids=["022", "077", "002"])
+def test_atomic_writers_give_the_mode_open_gives(tmp_path, mask):
+    with umask(mask):
+        with open(tmp_path / "by_open", "wb") as f:
+            f.write(b"x")
+        atomic_write_bytes(tmp_path / "bytes", b"x")
+        atomic_write_json(tmp_path / "j.json", {"a": 1})
+        atomic_save_npz(tmp_path / "a.npz", a=np.arange(3))
+        atomic_write_bytes(tmp_path / "bytes", b"y")  # replacing a file gives the new one the same mode
+    assert mode(tmp_path / "by_open") == 0o666 & ~mask
+    for name in ("bytes", "j.json", "a.npz"):
+        assert mode(tmp_path / name) == 0o666 & ~mask, name
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077], ids=["022", "077"])
+def test_a_run_record_gets_the_mode_the_umask_allows(tmp_path, mask):
+    run = tmp_path / "run"
+    with umask(mask):
+        train(tiny_cfg("vae", steps=2 * CKPT_EVERY), run, progress=False)
+    files = [p for p in run.rglob("*") if p.is_file()]
+    assert {p.name for p in files} >= {"config.json", "metrics.csv", "status.json", "timelapse.npz", "last.pt"}
+    for p in files:
+        assert mode(p) == 0o666 & ~mask, (p.name, oct(mode(p)))
+    for p in [run, *(p for p in run.rglob("*") if p.is_dir())]:
+        assert mode(p) == 0o777 & ~mask, (p.name, oct(mode(p)))

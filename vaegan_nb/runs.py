@@ -7,11 +7,12 @@ rename), so an interrupted process never leaves a half-written file that a later
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import math
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,31 @@ METRIC_COLUMNS = [
 ]
 
 
+def _temp_beside(path: Path) -> Path:
+    """A fresh hidden name in ``path``'s folder; the random part keeps two processes' names apart."""
+    return path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+
+
+def _create_temp(path: Path) -> tuple[int, Path]:
+    """Create an empty temporary file beside ``path``, open for writing.
+
+    Not mkstemp: its files are 0600, and the rename would carry that onto the run record, unreadable to
+    a group that shares data/runs/ or a server of out/. Mode 0666 here gets the umask (and any default
+    ACL) applied by the kernel, exactly as for a file made with open().
+    """
+    for _ in range(100):
+        tmp = _temp_beside(path)
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(path.parent))
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a mix."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _create_temp(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
