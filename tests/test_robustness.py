@@ -40,11 +40,14 @@ from vaegan_nb.config import RunConfig, make_config
 from vaegan_nb.errors import CheckpointError, ConfigError, DivergenceError, UserError
 from vaegan_nb.runs import (
     METRIC_COLUMNS,
+    TIMELAPSE,
+    TIMELAPSE_PREV,
     MetricsLog,
     RunRecord,
     atomic_save_npz,
     atomic_write_bytes,
     atomic_write_json,
+    keep_previous,
     read_metrics_rows,
 )
 from vaegan_nb.training import _save_checkpoint, load_checkpoint, train, train_or_load
@@ -718,7 +721,103 @@ def test_train_or_load_retrains_an_unfinished_run_without_checkpoint(tmp_path, c
 
 
 # --------------------------------------------------------------------------------------------------
-# 8. Issue 16: run-record files get the mode the umask allows, as open() gives
+# 8. Issue 16: a damaged timelapse.npz on resume falls back to timelapse.prev.npz, or is refused
+
+
+def truncate(path: Path) -> None:
+    """Cut ``path`` to half its bytes, as a copy or sync tool that died part-way would."""
+    raw = path.read_bytes()
+    with open(path, "r+b") as f:
+        f.truncate(len(raw) // 2)
+
+
+def test_cli_resume_with_a_truncated_timelapse_reproduces_the_uninterrupted_run(tmp_path, reference):
+    # A clean stop saves the timelapse once more, so timelapse.prev.npz holds every snapshot up to the
+    # checkpoint: with timelapse.npz truncated, the resumed run still matches the reference exactly.
+    run = tmp_path / "run"
+    p = subprocess.Popen(driver_cmd(*train_args(run)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         text=True, cwd=ROOT, env=_env())
+    wait_for(lambda: last_step(run) >= 2 * CKPT_EVERY + 1, p)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert 2 * CKPT_EVERY < ckpt_step(run) < STEPS
+    truncate(run / TIMELAPSE)
+    with pytest.raises(UserError, match=TIMELAPSE):  # readers name the damaged file
+        RunRecord(run).timelapse()
+
+    r = run_driver(*train_args(run, "vaegan", STEPS, "--resume"))
+    assert r.returncode == 0, r.stderr
+    assert str(run / TIMELAPSE) in r.stderr and str(run / TIMELAPSE_PREV) in r.stderr and "damaged" in r.stderr
+    assert_complete(run, reference)
+
+
+def test_resume_with_a_truncated_timelapse_keeps_the_previous_save(tmp_path):
+    # A finished run, its last save truncated: timelapse.prev.npz lacks only the snapshots of that save.
+    cfg = tiny_cfg("vae", steps=3 * CKPT_EVERY)
+    run = tmp_path / "run"
+    full = train(cfg, run, progress=False).timelapse()
+    assert full["steps"].tolist() == [0, 4, 8, 12]
+    assert RunRecord(run).status["state"] == "finished"
+    truncate(run / TIMELAPSE)
+    with pytest.warns(UserWarning, match="any snapshots after step 8 up to step 12 are lost") as w:
+        rec = train(cfg, run, resume=True, progress=False)
+    msg = next(str(x.message) for x in w if "lost" in str(x.message))
+    assert f"{run / TIMELAPSE}: damaged" in msg and str(run / TIMELAPSE_PREV) in msg and "\n" not in msg
+    tl = rec.timelapse()
+    assert tl["steps"].tolist() == [0, 4, 8] and rec.finished
+    for k in ("frames", "latents", "noise"):
+        np.testing.assert_array_equal(tl[k], full[k][: len(tl[k])] if k != "noise" else full[k], err_msg=k)
+    # The restored timelapse was written back, and the previous save is intact too.
+    assert RunRecord(run).timelapse()["steps"].tolist() == [0, 4, 8]
+    np.testing.assert_array_equal(np.load(run / TIMELAPSE_PREV)["steps"], [0, 4, 8])
+
+
+def interrupted_run(run: Path, cfg: RunConfig, after: int, monkeypatch) -> None:
+    """Train ``cfg`` into ``run`` and stop it with a real SIGINT (the stop button's) after step ``after``."""
+    real_step, calls = recipes.step, {"n": 0}
+
+    def step_then_sigint(*args, **kw):
+        out = real_step(*args, **kw)
+        calls["n"] += 1
+        if calls["n"] == after:
+            os.kill(os.getpid(), signal.SIGINT)
+        return out
+
+    monkeypatch.setattr(recipes, "step", step_then_sigint)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, run, progress=False)
+    monkeypatch.setattr(recipes, "step", real_step)
+
+
+@pytest.mark.parametrize("prev", ["missing", "truncated"])
+def test_cli_resume_refuses_a_truncated_timelapse_without_a_good_previous_save(tmp_path, monkeypatch, prev):
+    cfg = tiny_cfg("vaegan", steps=12)  # what the DRIVER's CLI builds for --steps 12
+    run = tmp_path / "run"
+    interrupted_run(run, cfg, 7, monkeypatch)
+    assert ckpt_step(run) == 7 and RunRecord(run).timelapse()["steps"].tolist() == [0, 4]
+    if prev == "missing":
+        (run / TIMELAPSE_PREV).unlink()
+    else:
+        truncate(run / TIMELAPSE_PREV)
+    truncate(run / TIMELAPSE)
+    before = {p.name: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    r = run_driver(*train_args(run, "vaegan", 12, "--resume"))
+    assert r.returncode == 2
+    line = one_clean_line(r.stderr)
+    assert f"{run / TIMELAPSE}: damaged" in line and TIMELAPSE_PREV in line and f"delete {run / TIMELAPSE}" in line
+    assert {p.name: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before  # the record untouched
+
+    # Following the advice: without timelapse.npz the resume goes ahead, with a timelapse from step 7.
+    (run / TIMELAPSE).unlink()
+    with pytest.warns(UserWarning, match="missing; the timelapse starts again at step 7"):
+        rec = train(cfg, run, resume=True, progress=False)
+    assert rec.finished and rec.timelapse()["steps"].tolist() == [8, 12]
+    assert rec.metrics()["step"].tolist() == list(range(13))
+
+
+# --------------------------------------------------------------------------------------------------
+# 9. Issue 16: run-record files get the mode the umask allows, as open() gives
 
 
 @contextmanager
@@ -742,9 +841,10 @@ def test_atomic_writers_give_the_mode_open_gives(tmp_path, mask):
         atomic_write_bytes(tmp_path / "bytes", b"x")
         atomic_write_json(tmp_path / "j.json", {"a": 1})
         atomic_save_npz(tmp_path / "a.npz", a=np.arange(3))
+        keep_previous(tmp_path / "a.npz", tmp_path / "a.prev.npz")
         atomic_write_bytes(tmp_path / "bytes", b"y")  # replacing a file gives the new one the same mode
     assert mode(tmp_path / "by_open") == 0o666 & ~mask
-    for name in ("bytes", "j.json", "a.npz"):
+    for name in ("bytes", "j.json", "a.npz", "a.prev.npz"):
         assert mode(tmp_path / name) == 0o666 & ~mask, name
 
 
@@ -754,7 +854,8 @@ def test_a_run_record_gets_the_mode_the_umask_allows(tmp_path, mask):
     with umask(mask):
         train(tiny_cfg("vae", steps=2 * CKPT_EVERY), run, progress=False)
     files = [p for p in run.rglob("*") if p.is_file()]
-    assert {p.name for p in files} >= {"config.json", "metrics.csv", "status.json", "timelapse.npz", "last.pt"}
+    assert {p.name for p in files} >= {"config.json", "metrics.csv", "status.json", TIMELAPSE, TIMELAPSE_PREV,
+                                       "last.pt"}
     for p in files:
         assert mode(p) == 0o666 & ~mask, (p.name, oct(mode(p)))
     for p in [run, *(p for p in run.rglob("*") if p.is_dir())]:

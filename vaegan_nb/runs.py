@@ -2,6 +2,8 @@
 
 Every notebook figure can be rebuilt from a run record alone. Writes are atomic (temporary file +
 rename), so an interrupted process never leaves a half-written file that a later resume trusts.
+timelapse.prev.npz keeps the timelapse as it was before its latest write, in case that one is
+damaged later.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ METRIC_COLUMNS = [
     "step", "epoch", "wall_s", "kld", "kld_batch", "pixel", "pixel_test", "fm", "d_loss", "g_loss",
     "d_real", "d_fake", "z_norm_mean", "z_norm_std", "z_norm_ratio", "diversity", "palette",
 ]
+TIMELAPSE = "timelapse.npz"
+TIMELAPSE_PREV = "timelapse.prev.npz"  # the timelapse before its latest save: see keep_previous
 
 
 def _temp_beside(path: Path) -> Path:
@@ -75,6 +79,49 @@ def atomic_save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     atomic_write_bytes(path, buf.getvalue())
+
+
+def keep_previous(path: str | os.PathLike, backup: str | os.PathLike) -> None:
+    """Replace ``backup`` atomically with ``path`` as it is now; nothing to do if there is no ``path``.
+
+    A hard link costs no bytes or time until ``path`` is next replaced, when the two part ways.
+    """
+    path, backup = Path(path), Path(backup)
+    tmp = _temp_beside(backup)
+    try:
+        os.link(path, tmp)
+    except FileNotFoundError:
+        return
+    except OSError:  # a file system without hard links (FAT, some network shares): copy instead
+        atomic_write_bytes(backup, path.read_bytes())
+        return
+    try:
+        os.replace(tmp, backup)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def read_timelapse(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The arrays of a timelapse file; damage is a UserError naming the file.
+
+    A missing file stays a FileNotFoundError: the caller decides whether that is a mistake.
+    """
+    path = Path(path)
+    try:
+        # Our own file object: np.load leaves the one it opens unclosed when the zip turns out bad.
+        with open(path, "rb") as f, np.load(f) as z:
+            tl = {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise
+    except Exception as e:  # BadZipFile, zlib.error, EOFError, ValueError, ...: all mean "don't trust it"
+        raise UserError(f"{path}: damaged ({type(e).__name__}: {' '.join(str(e).split())})") from None
+    missing = [k for k in ("steps", "frames", "noise") if k not in tl]
+    if missing:
+        raise UserError(f"{path}: damaged (no {', '.join(missing)} array)")
+    if len(tl["frames"]) != len(tl["steps"]) or ("latents" in tl and len(tl["latents"]) != len(tl["steps"])):
+        raise UserError(f"{path}: damaged ({len(tl['steps'])} steps but not as many frames or latents)")
+    return tl
 
 
 def _parse(v: str) -> float:
@@ -197,11 +244,10 @@ class RunRecord:
 
     def timelapse(self) -> dict[str, np.ndarray]:
         """``steps`` (T,), ``frames`` uint8 (T, N, H, W, 3) and ``noise`` (N, latent) of the fixed batch."""
-        p = self.path / "timelapse.npz"
+        p = self.path / TIMELAPSE
         if not p.exists():
-            raise UserError(f"{self.path} has no timelapse.npz yet (train first)")
-        with np.load(p) as z:
-            return {k: z[k] for k in z.files}
+            raise UserError(f"{self.path} has no {TIMELAPSE} yet (train first)")
+        return read_timelapse(p)
 
     @property
     def checkpoint_path(self) -> Path:

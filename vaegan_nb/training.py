@@ -7,6 +7,7 @@ import math
 import os
 import signal
 import time
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,11 +19,15 @@ from .config import RunConfig
 from .errors import CheckpointError, DivergenceError, UserError
 from .runs import (
     METRIC_COLUMNS,
+    TIMELAPSE,
+    TIMELAPSE_PREV,
     MetricsLog,
     RunRecord,
     atomic_save_npz,
     atomic_write_bytes,
     atomic_write_json,
+    keep_previous,
+    read_timelapse,
 )
 
 FIXED_NOISE_SEED = 20190601  # shared by every run with the same latent size, so timelapses line up
@@ -133,6 +138,36 @@ def _deferred_interrupts():
             signal.signal(s, h)
 
 
+def _restore_timelapse(run_dir: Path, start: int) -> tuple[dict[str, np.ndarray] | None, bool]:
+    """The snapshots a resume from ``start`` continues: timelapse.npz, else the previous save beside it.
+
+    Returns the arrays (None when timelapse.npz was deleted and there is no intact previous save: the
+    timelapse starts again at ``start``) and whether they came from timelapse.prev.npz. A damaged timelapse.npz with no intact previous save
+    is refused rather than silently replaced by an empty one: that would drop the learner's history.
+    """
+    cur, prev = run_dir / TIMELAPSE, run_dir / TIMELAPSE_PREV
+    try:
+        return read_timelapse(cur), False
+    except FileNotFoundError:
+        damage = None
+    except UserError as e:
+        damage = str(e)
+    try:
+        tl = read_timelapse(prev)
+    except (FileNotFoundError, UserError):
+        if damage is None:  # timelapse.npz deleted: the way a learner gives up the history on purpose
+            warnings.warn(f"{cur}: missing; the timelapse starts again at step {start}", UserWarning, stacklevel=4)
+            return None, False
+        raise UserError(f"{damage}, and no intact {prev.name} to fall back on; delete {cur} to resume with a "
+                        f"timelapse that starts at step {start}, or train again without resume") from None
+    kept = tl["steps"][tl["steps"] <= start]
+    last = int(kept.max()) if len(kept) else -1
+    lost = f"; any snapshots after step {last} up to step {start} are lost" if last < start else ""
+    warnings.warn(f"{damage or f'{cur}: missing'}; resuming with the {len(kept)} snapshot(s) in {prev}{lost}",
+                  UserWarning, stacklevel=4)
+    return tl, True
+
+
 def _check_writable(run_dir: Path) -> None:
     probe = run_dir / ".write_probe"
     try:
@@ -181,25 +216,27 @@ def train(cfg: RunConfig, run_dir: str | os.PathLike, resume: bool = False, prog
     snap_frames: list[np.ndarray] = []
     snap_latents: list[np.ndarray] = []
     wall_offset = 0.0
+    from_prev = False  # the snapshots came from timelapse.prev.npz, timelapse.npz being damaged
     if resume:
         if not ckpt_path.exists():
             raise CheckpointError(f"{ckpt_path}: no checkpoint to resume from; drop resume to start a new run")
         start = load_checkpoint(ckpt_path, trainee, cfg)
-        try:
-            old = RunRecord(run_dir).timelapse()
+        old, from_prev = _restore_timelapse(run_dir, start)
+        if old is not None:
+            if "latents" not in old:
+                raise UserError(f"{run_dir / TIMELAPSE}: has no latents array, which a resume needs; delete it to "
+                                f"resume with a timelapse that starts at step {start}, or train again without resume")
             keep = old["steps"] <= start
             snap_steps = [int(s) for s in old["steps"][keep]]
             snap_frames = list(old["frames"][keep])
             snap_latents = list(old["latents"][keep])
-        except (UserError, KeyError, OSError, ValueError):
-            pass
         log = MetricsLog(run_dir / "metrics.csv", METRIC_COLUMNS)
         log.truncate_after(start)
         prev = RunRecord(run_dir).metrics()
         if len(prev["wall_s"]):
             wall_offset = float(np.nanmax(prev["wall_s"]))
     else:
-        for stale in ("metrics.csv", "timelapse.npz", "status.json"):
+        for stale in ("metrics.csv", TIMELAPSE, TIMELAPSE_PREV, "status.json"):
             (run_dir / stale).unlink(missing_ok=True)
         ckpt_path.unlink(missing_ok=True)
         log = MetricsLog(run_dir / "metrics.csv", METRIC_COLUMNS)
@@ -222,9 +259,12 @@ def train(cfg: RunConfig, run_dir: str | os.PathLike, resume: bool = False, prog
         snap_latents.append(lat)
         return {"diversity": diagnostics.diversity(imgs), "palette": diagnostics.palette_fidelity(imgs)}
 
-    def save_timelapse() -> None:
+    def save_timelapse(keep: bool = True) -> None:
+        """Write timelapse.npz, first keeping the one it replaces as timelapse.prev.npz (``keep``)."""
         if snap_steps:
-            atomic_save_npz(run_dir / "timelapse.npz", steps=np.array(snap_steps, dtype=np.int64),
+            if keep:
+                keep_previous(run_dir / TIMELAPSE, run_dir / TIMELAPSE_PREV)
+            atomic_save_npz(run_dir / TIMELAPSE, steps=np.array(snap_steps, dtype=np.int64),
                             frames=np.stack(snap_frames), noise=noise.numpy(), latents=np.stack(snap_latents))
 
     def held_out_pixel() -> float:
@@ -254,6 +294,10 @@ def train(cfg: RunConfig, run_dir: str | os.PathLike, resume: bool = False, prog
         _save_checkpoint(ckpt_path, trainee, step, cfg)
 
     step_done = start
+    if from_prev:
+        # Put the restored snapshots back in timelapse.npz now, over the damaged file rather than over
+        # the good previous save, which stays as it is until this write is done.
+        save_timelapse(keep=False)
     if start == 0:
         log.append({"step": 0, "epoch": 0, "wall_s": 0.0, "pixel_test": held_out_pixel(), **snapshot(0)})
     status("running")
