@@ -39,6 +39,7 @@ from vaegan_nb import recipes
 from vaegan_nb.config import RunConfig, make_config
 from vaegan_nb.errors import CheckpointError, ConfigError, DivergenceError, UserError
 from vaegan_nb.runs import (
+    LOCK,
     METRIC_COLUMNS,
     TIMELAPSE,
     TIMELAPSE_PREV,
@@ -254,6 +255,7 @@ def test_kill_9_at_a_random_moment_then_resume_reproduces_the_uninterrupted_run(
     # What the kill left: a loadable checkpoint not ahead of the metrics, no status update.
     rec = RunRecord(run)
     assert rec.status["state"] == "running"
+    assert (run / LOCK).read_text().strip() == str(p.pid)  # the lock file outlives its holder: a stale lock
     k = ckpt_step(run)
     assert k % CKPT_EVERY == 0 and CKPT_EVERY <= k <= last_step(run)
     # A kill in the middle of an append leaves a torn last line: make sure there is one.
@@ -265,6 +267,7 @@ def test_kill_9_at_a_random_moment_then_resume_reproduces_the_uninterrupted_run(
     r = run_driver(*train_args(run, "vaegan", STEPS, "--resume"))
     assert r.returncode == 0, r.stderr
     assert_complete(run, reference)  # the torn line is gone: every line has the header's fields
+    assert not (run / LOCK).exists()  # the stale lock held nobody up, and the resume cleared it
 
     # train_or_load (what the notebooks call) resumes the same killed run, in process.
     cfg = tiny_cfg("vaegan")
@@ -817,7 +820,53 @@ def test_cli_resume_refuses_a_truncated_timelapse_without_a_good_previous_save(t
 
 
 # --------------------------------------------------------------------------------------------------
-# 9. Issue 16: run-record files get the mode the umask allows, as open() gives
+# 9. Issue 16: one writer per run directory; readers never wait
+
+
+def test_a_second_training_process_on_the_same_run_is_refused(tmp_path, reference):
+    # The first run is frozen with SIGSTOP while the others try, so it surely holds the lock then;
+    # after SIGCONT it must finish exactly as if alone.
+    run = tmp_path / "run"
+    first = subprocess.Popen(driver_cmd(*train_args(run)), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, cwd=ROOT, env=_env())
+    try:
+        wait_for(lambda: last_step(run) >= 2, first)
+        first.send_signal(signal.SIGSTOP)
+        try:
+            assert (run / LOCK).read_text().strip() == str(first.pid)
+            before = {p.name: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+
+            # The genuine CLI, starting afresh: unlocked, it would wipe the first run's record.
+            second = cli("train", "--recipe", "vae", "--profile", "ci", "--steps", 4, "--out", run, "--no-progress")
+            assert second.returncode == 2
+            line = one_clean_line(second.stderr)
+            assert str(run) in line and f"PID {first.pid}" in line, line
+            # In process, as a notebook would: resuming, and train_or_load.
+            with pytest.raises(UserError, match=f"PID {first.pid}"):
+                train(tiny_cfg("vaegan"), run, resume=True, progress=False)
+            with pytest.raises(UserError, match=f"PID {first.pid}"):
+                train_or_load(tiny_cfg("vaegan"), run, progress=False)
+            assert {p.name: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+
+            # Readers need no lock.
+            assert RunRecord(run).metrics()["step"][-1] >= 2
+            r = cli("summary", run, "--json")
+            assert r.returncode == 0, r.stderr
+            assert json.loads(r.stdout)["state"] == "running"
+        finally:
+            first.send_signal(signal.SIGCONT)
+        out, err = first.communicate(timeout=120)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 0, err
+    assert "run record written" in out
+    assert_complete(run, reference)
+    assert not (run / LOCK).exists()
+
+
+# --------------------------------------------------------------------------------------------------
+# 10. Issue 16: run-record files get the mode the umask allows, as open() gives
 
 
 @contextmanager

@@ -3,7 +3,7 @@
 Every notebook figure can be rebuilt from a run record alone. Writes are atomic (temporary file +
 rename), so an interrupted process never leaves a half-written file that a later resume trusts.
 timelapse.prev.npz keeps the timelapse as it was before its latest write, in case that one is
-damaged later.
+damaged later. While a run trains, .train.lock in its directory keeps a second writer out.
 """
 
 from __future__ import annotations
@@ -15,8 +15,16 @@ import json
 import math
 import os
 import secrets
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, so no lock on the run directory there
+    fcntl = None
 
 import numpy as np
 
@@ -30,6 +38,7 @@ METRIC_COLUMNS = [
 ]
 TIMELAPSE = "timelapse.npz"
 TIMELAPSE_PREV = "timelapse.prev.npz"  # the timelapse before its latest save: see keep_previous
+LOCK = ".train.lock"  # see run_lock
 
 
 def _temp_beside(path: Path) -> Path:
@@ -122,6 +131,59 @@ def read_timelapse(path: str | os.PathLike) -> dict[str, np.ndarray]:
     if len(tl["frames"]) != len(tl["steps"]) or ("latents" in tl and len(tl["latents"]) != len(tl["steps"])):
         raise UserError(f"{path}: damaged ({len(tl['steps'])} steps but not as many frames or latents)")
     return tl
+
+
+def _lock_holder(f) -> str:
+    f.seek(0)
+    pid = f.read().strip()
+    return f"PID {pid}" if pid.isdigit() else "a process that has not written its PID yet"
+
+
+@contextmanager
+def run_lock(run_dir: str | os.PathLike) -> Iterator[None]:
+    """Hold the run directory's lock; a second writer gets a UserError naming the holder's PID.
+
+    flock is released by the kernel however the holder ends, kill -9 included, so a lock file left
+    by a crash is stale and harmless. Readers never take it: writes are atomic, so they need not wait.
+    """
+    run_dir = Path(run_dir)
+    path = run_dir / LOCK
+    if fcntl is None:
+        yield
+        return
+    while True:
+        f = open(path, "a+")
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _lock_holder(f)
+            f.close()
+            raise UserError(f"{run_dir} is being trained by another process ({holder}); "
+                            "let it finish or stop it, then try again") from None
+        except OSError as e:  # a file system without flock (some network shares): train unguarded
+            f.close()
+            warnings.warn(f"{path}: cannot lock the run directory ({e.strerror or e}); "
+                          "make sure no other process trains into it", UserWarning, stacklevel=3)
+            yield
+            return
+        # The holder before us may have removed the file between our open and our flock: then we hold
+        # a lock on a file nobody else will ever open, and must lock the one now at the path instead.
+        try:
+            if os.fstat(f.fileno()).st_ino == os.stat(path).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        f.close()
+    try:
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        yield
+    finally:
+        # Remove the file before letting go of it, so that a process waiting on it sees the inode change.
+        path.unlink(missing_ok=True)
+        f.close()
 
 
 def _parse(v: str) -> float:

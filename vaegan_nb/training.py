@@ -28,6 +28,7 @@ from .runs import (
     atomic_write_json,
     keep_previous,
     read_timelapse,
+    run_lock,
 )
 
 FIXED_NOISE_SEED = 20190601  # shared by every run with the same latent size, so timelapses line up
@@ -169,7 +170,8 @@ def _restore_timelapse(run_dir: Path, start: int) -> tuple[dict[str, np.ndarray]
 
 
 def _check_writable(run_dir: Path) -> None:
-    probe = run_dir / ".write_probe"
+    # One probe name per process: two runs starting at once must not delete each other's probe.
+    probe = run_dir / f".write_probe.{os.getpid()}"
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         probe.write_bytes(b"x" * 4096)
@@ -188,11 +190,19 @@ def train(cfg: RunConfig, run_dir: str | os.PathLike, resume: bool = False, prog
 
     ``resume`` continues from ``checkpoints/last.pt`` along the same trajectory; without it an
     existing record in ``run_dir`` is replaced. ``frames`` (train, test uint8) skips loading data.
+    While it trains, ``run_dir`` is locked: a second ``train`` into it is a UserError naming this process.
     """
     cfg.validate()
-    t_cfg = cfg.train
     run_dir = Path(run_dir)
     _check_writable(run_dir)
+    with run_lock(run_dir):
+        return _train(cfg, run_dir, resume, progress, frames)
+
+
+def _train(cfg: RunConfig, run_dir: Path, resume: bool, progress: bool,
+           frames: tuple[np.ndarray, np.ndarray] | None) -> RunRecord:
+    """train() once ``run_dir`` is known writable and locked."""
+    t_cfg = cfg.train
     device = pick_device(t_cfg.device)
     if t_cfg.num_threads:
         torch.set_num_threads(t_cfg.num_threads)
