@@ -776,6 +776,17 @@ def test_resume_with_a_truncated_timelapse_keeps_the_previous_save(tmp_path):
     np.testing.assert_array_equal(np.load(run / TIMELAPSE_PREV)["steps"], [0, 4, 8])
 
 
+def test_keeping_the_previous_timelapse_twice_over_leaves_no_temporary_file(tmp_path):
+    # A save that failed (a full disk) between two keeps: the backup is already a link to the file.
+    atomic_save_npz(tmp_path / "a.npz", a=np.arange(3))
+    keep_previous(tmp_path / "a.npz", tmp_path / "a.prev.npz")
+    keep_previous(tmp_path / "a.npz", tmp_path / "a.prev.npz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npz", "a.prev.npz"]
+    np.testing.assert_array_equal(np.load(tmp_path / "a.prev.npz")["a"], np.arange(3))
+    keep_previous(tmp_path / "missing.npz", tmp_path / "missing.prev.npz")  # nothing to keep: nothing done
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npz", "a.prev.npz"]
+
+
 def interrupted_run(run: Path, cfg: RunConfig, after: int, monkeypatch) -> None:
     """Train ``cfg`` into ``run`` and stop it with a real SIGINT (the stop button's) after step ``after``."""
     real_step, calls = recipes.step, {"n": 0}

@@ -106,9 +106,10 @@ def keep_previous(path: str | os.PathLike, backup: str | os.PathLike) -> None:
         return
     try:
         os.replace(tmp, backup)
-    except BaseException:
+    finally:
+        # Also after a success: when ``backup`` is already a link to ``path`` (the save in between
+        # failed, e.g. on a full disk), rename() does nothing and leaves ``tmp`` behind.
         tmp.unlink(missing_ok=True)
-        raise
 
 
 def read_timelapse(path: str | os.PathLike) -> dict[str, np.ndarray]:
