@@ -165,8 +165,8 @@ def run_lock(run_dir: str | os.PathLike) -> Iterator[None]:
             f.close()
             warnings.warn(f"{path}: cannot lock the run directory ({e.strerror or e}); "
                           "make sure no other process trains into it", UserWarning, stacklevel=3)
-            yield
-            return
+            f = None
+            break
         # The holder before us may have removed the file between our open and our flock: then we hold
         # a lock on a file nobody else will ever open, and must lock the one now at the path instead.
         try:
@@ -175,6 +175,9 @@ def run_lock(run_dir: str | os.PathLike) -> Iterator[None]:
         except FileNotFoundError:
             pass
         f.close()
+    if f is None:
+        yield
+        return
     try:
         f.seek(0)
         f.truncate()
@@ -182,7 +185,8 @@ def run_lock(run_dir: str | os.PathLike) -> Iterator[None]:
         f.flush()
         yield
     finally:
-        # Remove the file before letting go of it, so that a process waiting on it sees the inode change.
+        # Remove the file before letting go of it: a process that opened it just before then finds,
+        # once its flock succeeds, that the path no longer leads to its file, and starts over.
         path.unlink(missing_ok=True)
         f.close()
 
