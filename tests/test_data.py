@@ -321,11 +321,79 @@ def test_load_frames_folder_with_videos(videos):
 
 
 def test_load_frames_errors(videos, tmp_path):
-    with pytest.raises(DataError, match="single video"):
-        data.load_frames(DataConfig(source=str(videos / "testsrc.mp4")))
     with pytest.raises(DataError, match="no such"):
         data.load_frames(DataConfig(source=str(tmp_path / "missing")))
-    _img(tmp_path / "only_0001.png")
-    _img(tmp_path / "only_0002.png")
-    with pytest.raises(DataError, match="at least two"):
-        data.load_frames(DataConfig(source=str(tmp_path)))
+    with pytest.raises(DataError, match="a single image"):
+        data.load_frames(DataConfig(source=str(_img(tmp_path / "only_0001.png"))))
+    # One static video has a single keyframe: too few for a time split, and the message says what to do.
+    with pytest.raises(DataError, match=r"only 1 frames from a single source.*--fps"):
+        data.load_frames(DataConfig(source=str(videos / "static.mkv")))
+
+
+# --------------------------------------------------------------------------------------------------
+# A single source: the time split
+
+
+def _ramp_video(path, seconds=5, red=False):
+    """80x48 at 10 fps, every frame a keyframe, frame i flat grey (or reddish) at luma 16 + 4 i (lossless)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cr = 170 if red else 128
+    _ffmpeg("-f", "lavfi", "-i", f"color=black:size=80x48:rate=10,format=yuv420p,geq=lum='16+N*4':cb=128:cr={cr}",
+            "-t", str(seconds), "-g", "1", "-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv420p", str(path))
+    return path
+
+
+def _index(frames):
+    """The frame index each grey ramp frame encodes (limited-range luma back to RGB: 255/219 per level)."""
+    return np.round(frames.reshape(len(frames), -1).mean(axis=1) * 219 / 255 / 4).astype(int)
+
+
+def test_time_split_indices_never_straddle():
+    for n in range(1, 120):
+        for fraction in (0.01, 0.1, 0.25, 0.5, 0.9):
+            try:
+                train, test = data.time_split_indices(n, fraction, gap=3)
+            except DataError as err:
+                assert "single source" in str(err) and n < 1 + 3 + max(1, round(fraction * n)) + 1
+                continue
+            assert not set(train) & set(test)
+            assert train.max() + 3 < test.min() and test.max() == n - 1  # the gap, then the last frames
+            assert len(test) == max(1, round(fraction * n)) and len(train) == n - len(test) - 3
+
+
+def test_single_video_splits_in_time_with_one_warning(tmp_path):
+    video = _ramp_video(tmp_path / "my_match.mp4")
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        split = data.load_split(DataConfig(source=str(video)))
+    assert len(record) == 1
+    msg = str(record[0].message)
+    assert "my_match.mp4" in msg and "same video" in msg and "flatter" in msg and "\n" not in msg
+    assert split.kind == "time" and "last 5 of 50" in split.detail
+    train, test = _index(split.train), _index(split.test)
+    # No frame index on both sides, the test block is the end of the video, and the gap lies between.
+    assert not set(train) & set(test)
+    assert list(train) == list(range(42)) and list(test) == list(range(45, 50))
+
+
+def test_one_prefix_folder_splits_in_time(tmp_path):
+    # Numbers without padding: frame_10 must still come after frame_9.
+    for i in range(20):
+        _img(tmp_path / f"frame_{i}.png", colour=(i * 10, 0, 0))
+    with pytest.warns(UserWarning, match="frame is the only source"):
+        split = data.load_split(DataConfig(source=str(tmp_path), height=16, width=24, test_fraction=0.2))
+    assert split.kind == "time"
+    assert split.train[:, 0, 0, 0].tolist() == [i * 10 for i in range(13)]
+    assert split.test[:, 0, 0, 0].tolist() == [i * 10 for i in range(16, 20)]
+
+
+def test_two_videos_stay_split_by_source(tmp_path):
+    _ramp_video(tmp_path / "a.mp4", seconds=3)
+    _ramp_video(tmp_path / "b.mp4", seconds=3, red=True)  # reddish: tells the videos apart
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no same-video warning here
+        split = data.load_split(DataConfig(source=str(tmp_path), test_fraction=0.5))
+    assert split.kind == "source" and "1 of 2" in split.detail
+    red = lambda f: set((f[:, 0, 0, 0].astype(int) - f[:, 0, 0, 2] > 20).tolist())  # noqa: E731
+    assert len(split.train) == len(split.test) == 30
+    assert red(split.test) == {False} and red(split.train) == {True}  # a.mp4 held out whole, b.mp4 trains

@@ -2,8 +2,9 @@
 
 The original trained on keyframes of 296 gameplay videos, split 9:1 *by video*. That footage cannot
 be shipped, so ``turf_frames`` draws Splatoon-like top-down frames instead, and the readers below take
-the user's own footage (image folders, video files, folders of videos) through the same split rule:
-frames of one source never appear on both sides of the train/test split.
+the user's own footage (image folders, video files, folders of videos). With several sources the
+split is by source: frames of one source never appear on both sides of the train/test split. With
+a single source (one video) the last frames in time order are held out instead, past a small gap.
 
 All frames are uint8 (N, H, W, 3) RGB arrays; ``to_tensor`` / ``batches`` turn them into float
 (N, 3, H, W) tensors in [-1, 1] for the models.
@@ -333,7 +334,7 @@ def _rel(path: Path | str, root: Path) -> str:
 
 
 def _scan(root: Path, skipped: _Skipped) -> tuple[list[Path], list[Path], list[Path]]:
-    """Images, videos and other files under ``root``, recursively, sorted by relative path.
+    """Images, videos and other files under ``root``, recursively, sorted by relative path (numbers as numbers).
 
     Symlinked folders are followed once each (by real path), so a link loop ends the walk instead of
     hanging it. Hidden files and folders (``.git``, ``.ipynb_checkpoints``, macOS ``._x.png`` shadows)
@@ -363,8 +364,15 @@ def _scan(root: Path, skipped: _Skipped) -> tuple[list[Path], list[Path], list[P
             seen_files.add(real_file)
             ext = path.suffix.lower()
             (images if ext in IMAGE_EXTS else videos if ext in VIDEO_EXTS else others).append(path)
-    key = lambda p: p.relative_to(root).as_posix()  # noqa: E731
+    key = lambda p: _natural_key(p.relative_to(root).as_posix())  # noqa: E731
     return sorted(images, key=key), sorted(videos, key=key), sorted(others, key=key)
+
+
+def _natural_key(name: str) -> tuple[list[str | int], str]:
+    # Numbers compare as numbers, so frame_9.png comes before frame_10.png: the time split relies on
+    # name order being time order. re.split alternates text and digits, so the types line up.
+    parts = re.split(r"(\d+)", name)
+    return [int(t) if i % 2 else t for i, t in enumerate(parts)], name
 
 
 _INDEX_SUFFIX = re.compile(r"[\s._-]*\d+$")
@@ -668,21 +676,72 @@ def split_by_source(frames: np.ndarray, sources: Sequence[str], test_fraction: f
     """
     if len(sources) != len(frames):
         raise ValueError(f"split_by_source: {len(frames)} frames but {len(sources)} source labels")
-    if not 0.0 < test_fraction < 1.0:
-        raise DataError(f"test_fraction={test_fraction!r}: must be between 0 and 1")
+    _check_fraction(test_fraction)
     names = sorted(set(sources))
     if len(names) < 2:
         only = f" (all {len(frames)} frames come from {names[0]!r})" if names else ""
         raise DataError(
-            "a held-out test split needs frames from at least two videos or file prefixes, since frames of one "
-            f"source never go to both sides{only}: add footage from another video, or put frames in sub-folders "
-            "(one per video)"
+            "a split by source needs frames from at least two videos or file prefixes, since frames of one "
+            f"source never go to both sides{only}: use split_by_time for a single source"
         )
-    n_test = min(len(names) - 1, max(1, round(test_fraction * len(names))))
-    order = np.random.default_rng([seed & 0xFFFF_FFFF_FFFF_FFFF, 0x5B1]).permutation(len(names))
-    held_out = {names[i] for i in order[:n_test]}
+    held_out = held_out_sources(names, test_fraction, seed)
     is_test = np.fromiter((s in held_out for s in sources), dtype=bool, count=len(sources))
     return frames[~is_test], frames[is_test]
+
+
+def held_out_sources(names: Sequence[str], test_fraction: float, seed: int) -> set[str]:
+    """The sources ``split_by_source`` holds out: a seeded ``test_fraction`` of them, at least one, never all."""
+    names = sorted(set(names))
+    n_test = min(len(names) - 1, max(1, round(test_fraction * len(names))))
+    order = np.random.default_rng([seed & 0xFFFF_FFFF_FFFF_FFFF, 0x5B1]).permutation(len(names))
+    return {names[i] for i in order[:n_test]}
+
+
+TIME_SPLIT_GAP = 3  # frames dropped between train and test, so that no two neighbours straddle the split
+
+
+def _check_fraction(test_fraction: float) -> None:
+    if not 0.0 < test_fraction < 1.0:
+        raise DataError(f"test_fraction={test_fraction!r}: must be between 0 and 1")
+
+
+def time_split_indices(n: int, test_fraction: float, gap: int = TIME_SPLIT_GAP) -> tuple[np.ndarray, np.ndarray]:
+    """(train, test) frame indices of a time split of ``n`` frames in time order.
+
+    The test side is the last ``test_fraction`` of the frames (at least one), the train side every
+    frame before them except the ``gap`` frames next to the boundary, so every train index is more
+    than ``gap`` below every test index.
+    """
+    _check_fraction(test_fraction)
+    n_test = max(1, round(test_fraction * n))
+    n_train = n - n_test - gap
+    if n_train < 1:
+        raise DataError(
+            f"only {n} frames from a single source: a time split holds out the last {test_fraction:.0%} "
+            f"after a {gap}-frame gap and needs at least {n_test + gap + 1}; sample more frames "
+            "(--fps, or DataConfig.fps) or add footage"
+        )
+    return np.arange(n_train), np.arange(n - n_test, n)
+
+
+def split_by_time(frames: np.ndarray, test_fraction: float,
+                  gap: int = TIME_SPLIT_GAP) -> tuple[np.ndarray, np.ndarray]:
+    """Split frames of one source, in time order, into (train, test): the last ``test_fraction`` is held out.
+
+    The held-out frames come from the same video as the training frames, so the held-out error looks
+    better than on an unseen video; ``load_split`` warns about that.
+    """
+    train_idx, test_idx = time_split_indices(len(frames), test_fraction, gap)
+    return frames[train_idx], frames[test_idx]
+
+
+class Split(NamedTuple):
+    """Train and test frames, and how they were split, for the run record."""
+
+    train: np.ndarray
+    test: np.ndarray
+    kind: str  # "turf" (separate seed streams), "source" (whole videos/prefixes) or "time" (one source)
+    detail: str  # one line for people: what was held out
 
 
 TEST_SEED_OFFSET = 1_000_003  # turf test frames come from seed + this: another stream, no shared frame
@@ -698,25 +757,32 @@ def _turf_cached(n_train: int, n_test: int, height: int, width: int, seed: int) 
 
 
 def load_frames(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
-    """(train, test) uint8 frames for a data config.
+    """(train, test) uint8 frames for a data config; ``load_split`` also says how they were split."""
+    split = load_split(cfg)
+    return split.train, split.test
+
+
+def load_split(cfg: DataConfig) -> Split:
+    """Train and test uint8 frames for a data config, and which split made them.
 
     ``cfg.source == "turf"``: ``n_train`` / ``n_test`` procedural frames, cached in memory and returned
-    read-only (copy before editing). A path: an image folder, which may also hold videos (each video
-    is one source), split by source. A single video is a DataError: the held-out split needs several.
+    read-only (copy before editing). A path: an image folder (which may also hold videos, each video
+    one source) or a single video. Two or more sources are split by source; a single source (one video,
+    one file prefix) by time, with a warning that its held-out error is flattered.
     """
     _check_size(cfg.height, cfg.width)
     if cfg.source == "turf":
-        return _turf_cached(cfg.n_train, cfg.n_test, cfg.height, cfg.width, cfg.seed)
+        train, test = _turf_cached(cfg.n_train, cfg.n_test, cfg.height, cfg.width, cfg.seed)
+        return Split(train, test, "turf", "procedural frames; the test frames come from another seed stream")
     root = Path(cfg.source).expanduser()
     if not root.exists():
         raise DataError(f"data source {cfg.source!r}: no such folder or video file (or use 'turf')")
     if root.is_file():
-        ext = root.suffix.lower()
-        kind = "a single video" if ext in VIDEO_EXTS else "a single image" if ext in IMAGE_EXTS else "a file"
-        raise DataError(
-            f"{root} is {kind}: the held-out test split takes whole videos, so it needs at least two; put "
-            "several videos (or their frames, one sub-folder per video) in a folder and pass the folder"
-        )
+        if root.suffix.lower() not in VIDEO_EXTS:
+            kind = "a single image" if root.suffix.lower() in IMAGE_EXTS else "not a video"
+            raise DataError(f"{root} is {kind}: pass a video file or a folder of images or videos")
+        frames = read_video(root, cfg.height, cfg.width, keyframes=cfg.keyframes, fps=cfg.fps)
+        return _split(frames, [root.name] * len(frames), cfg)
     skipped = _Skipped(root)
     images, videos, others = _scan(root, skipped)
     frames, sources = _read_images(images, root, cfg.height, cfg.width, skipped)
@@ -735,4 +801,24 @@ def load_frames(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
     if not labels:
         raise _nothing_usable(root, "images or videos", IMAGE_EXTS + VIDEO_EXTS, others, skipped)
     skipped.warn("files")
-    return split_by_source(np.concatenate(parts), labels, cfg.test_fraction, cfg.seed)
+    return _split(np.concatenate(parts), labels, cfg)
+
+
+def _split(frames: np.ndarray, labels: list[str], cfg: DataConfig) -> Split:
+    """By source when there are several, else by time with one warning."""
+    names = set(labels)
+    if len(names) > 1:
+        train, test = split_by_source(frames, labels, cfg.test_fraction, cfg.seed)
+        held_out = sorted(held_out_sources(names, cfg.test_fraction, cfg.seed))
+        shown = ", ".join(held_out[:3]) + (", ..." if len(held_out) > 3 else "")
+        return Split(train, test, "source",
+                     f"by source: {len(held_out)} of {len(names)} videos/file prefixes held out whole ({shown})")
+    name = labels[0]
+    train, test = split_by_time(frames, cfg.test_fraction)
+    warnings.warn(
+        f"{name} is the only source, so the test frames are its last {len(test)} frames in time order "
+        f"(after a {TIME_SPLIT_GAP}-frame gap): they come from the same video as the training frames and "
+        "flatter the held-out error; add a second video for a split by source", UserWarning, stacklevel=3)
+    return Split(train, test, "time",
+                 f"by time: the last {len(test)} of {len(frames)} frames of {name} held out, "
+                 f"{TIME_SPLIT_GAP}-frame gap (same video: flatters the held-out error)")
