@@ -20,9 +20,9 @@ import shutil
 import subprocess
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 import numpy as np
 import torch
@@ -536,16 +536,41 @@ def _ffmpeg_message(stderr: bytes) -> str:
     return lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1]}"
 
 
-def _run_ffmpeg(cmd: list[str], path: Path) -> subprocess.CompletedProcess:
-    try:
-        proc = subprocess.run(cmd, capture_output=True, check=False)
-        if proc.returncode != 0 and b"Unrecognized option 'fps_mode'" in proc.stderr:
-            # An ffmpeg before 5.1 (IMAGEIO_FFMPEG_EXE may name one) spells it -vsync.
+def _stream_ffmpeg(cmd: list[str], path: Path, consume: Callable[[IO[bytes]], None]) -> tuple[int, bytes]:
+    """Run ffmpeg and hand its stdout to ``consume`` as it comes; returns (exit status, stderr).
+
+    Streaming keeps memory flat however long the video is. stderr goes to a temporary file, so a
+    chatty ffmpeg can never fill a pipe and stall while ``consume`` waits on stdout.
+    """
+    for attempt in range(2):
+        with tempfile.TemporaryFile() as err:
+            try:
+                proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
+            except OSError as e:
+                raise DataError(f"cannot decode {path}: running ffmpeg ({cmd[0]}) failed: {e}") from e
+            try:
+                consume(proc.stdout)
+            except BaseException:
+                proc.kill()  # Ctrl-C or a bad frame: leave no ffmpeg running behind us
+                raise
+            finally:
+                proc.stdout.close()
+                rc = proc.wait()
+            err.seek(0)
+            stderr = err.read()
+        if attempt == 0 and rc != 0 and b"Unrecognized option 'fps_mode'" in stderr:
+            # An ffmpeg before 5.1 (IMAGEIO_FFMPEG_EXE may name one) spells it -vsync; it wrote nothing yet.
             cmd = ["-vsync" if a == "-fps_mode" else a for a in cmd]
-            proc = subprocess.run(cmd, capture_output=True, check=False)
-    except OSError as err:
-        raise DataError(f"cannot decode {path}: running ffmpeg ({cmd[0]}) failed: {err}") from err
-    return proc
+            continue
+        break
+    return rc, stderr
+
+
+def _frame_bar(path: Path, show: bool):
+    from tqdm.auto import tqdm
+
+    # The frame count is unknown until ffmpeg is done; leave=False clears the bar once the video is read.
+    return tqdm(desc=path.name, unit="frame", leave=False, disable=not show)
 
 
 def _no_frames(path: Path, keyframes: bool, fps: float | None, rc: int, message: str) -> DataError:
@@ -556,12 +581,13 @@ def _no_frames(path: Path, keyframes: bool, fps: float | None, rc: int, message:
 
 
 def read_video(path: str | os.PathLike, height: int, width: int, keyframes: bool = True,
-               fps: float | None = None) -> np.ndarray:
+               fps: float | None = None, progress: bool = True) -> np.ndarray:
     """Frames of a video as uint8 (N, height, width, 3), decoded and resized by ffmpeg.
 
     ``keyframes``: only the keyframes, like the original (``-skip_frame nokey``). ``fps``: sample at
-    that rate instead (it wins over ``keyframes``). If ffmpeg stops part-way, the frames decoded until
-    then are kept with a warning; a video that yields no frame at all is a DataError.
+    that rate instead (it wins over ``keyframes``). Frames stream in one at a time, already resized,
+    with a progress bar of frames read. If ffmpeg stops part-way, the frames decoded until then are
+    kept with a warning; a video that yields no frame at all is a DataError.
     """
     path = Path(path)
     _check_size(height, width)
@@ -569,18 +595,30 @@ def read_video(path: str | os.PathLike, height: int, width: int, keyframes: bool
     exe = _ffmpeg(path)
     cmd = _decode_args(exe, path, keyframes, fps, f"scale={width}:{height}:flags=area")
     cmd += ["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
-    proc = _run_ffmpeg(cmd, path)
     frame_bytes = height * width * 3
-    n, leftover = divmod(len(proc.stdout), frame_bytes)
-    message = _ffmpeg_message(proc.stderr)
-    if n == 0:
-        raise _no_frames(path, keyframes, fps, proc.returncode, message)
-    if proc.returncode != 0 or leftover or message:
-        why = message or (f"ffmpeg exit status {proc.returncode}" if proc.returncode else "incomplete last frame")
-        warnings.warn(f"{path}: kept {n} frame(s) decoded before ffmpeg stopped or failed: {why}", UserWarning,
-                      stacklevel=2)
-    frames = np.frombuffer(proc.stdout, dtype=np.uint8, count=n * frame_bytes)
-    return frames.reshape(n, height, width, 3).copy()
+    frames: list[np.ndarray] = []
+    leftover = 0
+
+    def consume(stdout: IO[bytes]) -> None:
+        nonlocal leftover
+        frames.clear()  # a retried command starts over
+        with _frame_bar(path, progress) as bar:
+            while buf := stdout.read(frame_bytes):
+                if len(buf) < frame_bytes:  # ffmpeg died mid-frame
+                    leftover = len(buf)
+                    break
+                frames.append(np.frombuffer(buf, dtype=np.uint8).reshape(height, width, 3))
+                bar.update(1)
+
+    rc, stderr = _stream_ffmpeg(cmd, path, consume)
+    message = _ffmpeg_message(stderr)
+    if not frames:
+        raise _no_frames(path, keyframes, fps, rc, message)
+    if rc != 0 or leftover or message:
+        why = message or (f"ffmpeg exit status {rc}" if rc else "incomplete last frame")
+        warnings.warn(f"{path}: kept {len(frames)} frame(s) decoded before ffmpeg stopped or failed: {why}",
+                      UserWarning, stacklevel=2)
+    return np.stack(frames)
 
 
 def _video_stem(video: Path, root: Path | None) -> str:
@@ -591,20 +629,30 @@ def _video_stem(video: Path, root: Path | None) -> str:
 
 
 def _extract_one(exe: str, video: Path, out_dir: Path, stem: str, keyframes: bool, fps: float | None,
-                 scale: str | None) -> int:
+                 scale: str | None, progress: bool = True) -> int:
     tmp = Path(tempfile.mkdtemp(prefix=".extract-", dir=out_dir))
     try:
         cmd = _decode_args(exe, video, keyframes, fps, scale)
-        # rgb24 keeps every PNG 8-bit RGB even for 10-bit or alpha sources.
-        cmd += ["-pix_fmt", "rgb24", "-start_number", "0", "-f", "image2", str(tmp / "%06d.png")]
-        proc = _run_ffmpeg(cmd, video)
+        # ffmpeg writes the PNGs itself (nothing passes through Python), and reports "frame=N" on
+        # stdout every half second for the progress bar. rgb24 keeps every PNG 8-bit RGB even for
+        # 10-bit or alpha sources.
+        cmd += ["-nostats", "-progress", "pipe:1", "-pix_fmt", "rgb24", "-start_number", "0", "-f", "image2",
+                str(tmp / "%06d.png")]
+
+        def consume(stdout: IO[bytes]) -> None:
+            with _frame_bar(video, progress) as bar:
+                for line in stdout:
+                    if line.startswith(b"frame="):
+                        bar.update(max(0, int(line[6:] or 0) - bar.n))
+
+        rc, stderr = _stream_ffmpeg(cmd, video, consume)
         written = sorted(tmp.glob("*.png"))
-        message = _ffmpeg_message(proc.stderr)
+        message = _ffmpeg_message(stderr)
         if not written:
-            raise _no_frames(video, keyframes, fps, proc.returncode, message)
-        if proc.returncode != 0 or message:
+            raise _no_frames(video, keyframes, fps, rc, message)
+        if rc != 0 or message:
             warnings.warn(f"{video}: kept {len(written)} frame(s) decoded before ffmpeg stopped or failed: "
-                          f"{message or f'ffmpeg exit status {proc.returncode}'}", UserWarning, stacklevel=3)
+                          f"{message or f'ffmpeg exit status {rc}'}", UserWarning, stacklevel=3)
         # ffmpeg writes into a hidden scratch folder; each finished PNG is renamed into place in one step.
         for f in written:
             os.replace(f, out_dir / f"{stem}_{int(f.stem):06d}.png")
@@ -651,7 +699,8 @@ def extract_frames(src: str | os.PathLike, out_dir: str | os.PathLike, keyframes
     total = 0
     for video in tqdm(videos, desc="videos", unit="video", disable=len(videos) < 2):
         try:
-            total += _extract_one(exe, video, out, _video_stem(video, root), keyframes, fps, scale)
+            total += _extract_one(exe, video, out, _video_stem(video, root), keyframes, fps, scale,
+                                  progress=len(videos) < 2)  # several videos: the videos bar alone
         except DataError as err:
             if root is None:
                 raise
@@ -792,7 +841,9 @@ def load_split(cfg: DataConfig) -> Split:
 
     for video in tqdm(videos, desc="videos", unit="video", disable=len(videos) < 2):
         try:
-            v = read_video(video, cfg.height, cfg.width, keyframes=cfg.keyframes, fps=cfg.fps)
+            # One bar: videos done when there are several, frames read when there is one.
+            v = read_video(video, cfg.height, cfg.width, keyframes=cfg.keyframes, fps=cfg.fps,
+                           progress=len(videos) < 2)
         except DataError as err:
             skipped.add(video, str(err).replace(str(video), "").strip(": ") or "undecodable")
             continue
