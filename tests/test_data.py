@@ -397,3 +397,84 @@ def test_two_videos_stay_split_by_source(tmp_path):
     red = lambda f: set((f[:, 0, 0, 0].astype(int) - f[:, 0, 0, 2] > 20).tolist())  # noqa: E731
     assert len(split.train) == len(split.test) == 30
     assert red(split.test) == {False} and red(split.train) == {True}  # a.mp4 held out whole, b.mp4 trains
+
+
+# --------------------------------------------------------------------------------------------------
+# frames on a folder of images (and videos)
+
+
+def test_fit_image_crops_or_pads_keeping_the_aspect():
+    wide = Image.new("RGB", (300, 100), (0, 0, 255))
+    wide.paste((255, 0, 0), (0, 0, 60, 100))  # a red band on the left, cut off by the centre crop
+    im, how = data.fit_image(wide, H, W, "crop")
+    assert how == "cropped" and im.size == (W, H)
+    assert np.asarray(im)[:, :, 0].max() < 30  # the band was in the overhang
+    im, how = data.fit_image(wide, H, W, "pad")
+    a = np.asarray(im)
+    assert how == "padded" and im.size == (W, H)
+    assert a[0, W // 2].tolist() == [0, 0, 0] and a[H // 2, W // 2, 2] > 200  # black bars above and below
+    im, how = data.fit_image(Image.new("RGB", (160, 96)), H, W, "crop")
+    assert how == "resized" and im.size == (W, H)
+    with pytest.raises(DataError, match="fit="):
+        data.fit_image(wide, H, W, "stretch")
+
+
+def test_prepare_frames_messy_folder(tmp_path):
+    src, out = tmp_path / "shots", tmp_path / "out"
+    _img(src / "shot_0001.png", size=(160, 96))
+    _img(src / "shot_0002.jpg", size=(300, 300), mode="L", colour=(128, 128, 128))
+    rgba = Image.new("RGBA", (120, 70), (0, 255, 0, 0))  # fully transparent green
+    src.mkdir(exist_ok=True)
+    rgba.save(src / "shot_0003.png")
+    _img(src / "Screenshot_big.png", size=(2560, 1440), colour=(0, 0, 250))
+    _img(src / "phone" / "IMG_0042.webp", size=(90, 600))
+    (src / "empty.png").write_bytes(b"")
+    (src / "corrupt.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
+    good = _img(src / "cut.png", size=(200, 200)).read_bytes()
+    (src / "cut.png").write_bytes(good[: len(good) // 2])
+    (src / "notes.txt").write_text("ignored")
+    with pytest.warns(UserWarning) as record:
+        report = data.prepare_frames(src, out, H, W)
+    assert len(record) == 1
+    msg = str(record[0].message)
+    assert msg.startswith("skipped 3 unreadable files in") and "\n" not in msg
+    assert "empty.png (empty file)" in msg and "corrupt.jpg" in msg and "cut.png" in msg
+    assert (report.images, report.images_kept, report.others, report.videos) == (8, 5, 1, 0)
+    assert report.fitted == {"cropped": 4, "padded": 0, "resized": 1}
+    assert report.found(src) == f"found 8 images in {src} (1 other file ignored)"
+    assert "5 of 8 images, resized to 80x48 RGB keeping the aspect (4 centre-cropped, 1 already" in report.kept(out)
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == ["Screenshot_big.png", "phone/IMG_0042.png", "shot_0001.png", "shot_0002.png", "shot_0003.png"]
+    frames, sources = data.read_image_folder(out, H, W)  # every output already has the frame's size
+    assert frames.shape == (5, H, W, 3) and sources == ["Screenshot_big", "phone", "shot", "shot", "shot"]
+    assert frames[0, H // 2, W // 2, 2] > 240  # the oversized blue screenshot
+    assert np.ptp(frames[3].astype(int), axis=-1).max() == 0 and frames[3, 0, 0, 0] == 128  # grey stays grey
+    assert frames[4].max() == 0  # transparent pixels are black, as in training
+    # Padding instead: the tall phone capture gets black bars left and right.
+    with pytest.warns(UserWarning, match="skipped 3"):
+        data.prepare_frames(src, out, H, W, fit="pad")
+    with Image.open(out / "phone" / "IMG_0042.png") as im:
+        a = np.asarray(im)
+    assert a[H // 2, 0].tolist() == [0, 0, 0] and a[H // 2, W // 2, 0] > 150
+
+
+def test_prepare_frames_images_and_videos(tmp_path):
+    src, out = tmp_path / "mixed", tmp_path / "mixed" / "out"  # an output inside the source is not re-read
+    _img(src / "shot_0001.png")
+    _ramp_video(src / "match.mp4", seconds=2)
+    (src / "bad.mkv").write_bytes(os.urandom(2000))
+    with pytest.warns(UserWarning, match=r"skipped 1 unreadable files.*bad\.mkv"):
+        report = data.prepare_frames(src, out, H, W)
+    assert report.found(src) == f"found 1 image and 2 videos in {src}"
+    assert (report.images_kept, report.videos_kept, report.video_frames) == (1, 1, 20)
+    assert "and 20 frames of 1 of 2 videos at native size" in report.kept(out)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = data.prepare_frames(src, out, H, W)
+    assert again.images == 1 and len(list(out.glob("*.png"))) == 21
+    with pytest.raises(DataError, match="source folder"):
+        data.prepare_frames(src, src, H, W)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataError, match="no usable images or videos.*empty"):
+        data.prepare_frames(empty, out, H, W)

@@ -41,11 +41,14 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--fps", type=float, default=8)
     g.add_argument("--scale", type=int, default=2)
 
-    f = sub.add_parser("frames", help="extract frames from your own footage")
-    f.add_argument("source", type=Path, help="a video file or a folder of videos")
+    f = sub.add_parser("frames", help="turn your own footage (videos, screenshots) into a folder of frames")
+    f.add_argument("source", type=Path, help="a video file, or a folder of videos and/or images")
     f.add_argument("-o", "--output", required=True, type=Path)
-    f.add_argument("--keyframes", action="store_true", help="keyframes only, like the original")
+    f.add_argument("--keyframes", action="store_true", help="keyframes only, like the original (the default)")
     f.add_argument("--fps", type=float, help="sample at this rate instead")
+    f.add_argument("--profile", choices=PROFILES, help="images take this profile's frame size; default as train")
+    f.add_argument("--fit", choices=("crop", "pad"), default="crop",
+                   help="images of another aspect: centre-crop (default) or pad with black")
 
     s = sub.add_parser("summary", help="print a run's key figures")
     s.add_argument("run", type=Path)
@@ -135,11 +138,19 @@ def _timelapse(a: argparse.Namespace) -> int:
 
 
 def _frames(a: argparse.Namespace) -> int:
-    from .data import extract_frames
+    from .data import extract_frames, prepare_frames
 
     if not a.source.exists():
         raise UserError(f"{a.source}: no such video file or folder")
-    n = extract_frames(a.source, a.output, keyframes=a.keyframes or a.fps is None, fps=a.fps)
+    keyframes = a.keyframes or a.fps is None
+    if a.source.is_dir():
+        size = make_config("vae", a.profile or current_profile()).data
+        report = prepare_frames(a.source, a.output, size.height, size.width, fit=a.fit, keyframes=keyframes,
+                                fps=a.fps)
+        print(report.found(a.source))
+        print(report.kept(a.output))
+        return 0
+    n = extract_frames(a.source, a.output, keyframes=keyframes, fps=a.fps)
     print(f"wrote {n} frames to {a.output}")
     return 0
 

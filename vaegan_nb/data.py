@@ -389,7 +389,8 @@ def source_of(path: Path, root: Path) -> str:
     return _INDEX_SUFFIX.sub("", path.stem) or "."
 
 
-def _load_image(path: Path, height: int, width: int) -> np.ndarray:
+def _open_rgb(path: Path, height: int, width: int):
+    """An image file as an RGB PIL image, transparent pixels black; JPEGs decode near (height, width) x 2."""
     from PIL import Image
 
     if path.stat().st_size == 0:
@@ -403,10 +404,46 @@ def _load_image(path: Path, height: int, width: int) -> np.ndarray:
             rgba = im.convert("RGBA")
             im = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
             im.alpha_composite(rgba)
-        rgb = im.convert("RGB")
-        if rgb.size != (width, height):
-            rgb = rgb.resize((width, height), Image.Resampling.BILINEAR)
-        return np.asarray(rgb, dtype=np.uint8)
+        return im.convert("RGB")
+
+
+def _load_image(path: Path, height: int, width: int) -> np.ndarray:
+    from PIL import Image
+
+    rgb = _open_rgb(path, height, width)
+    if rgb.size != (width, height):
+        rgb = rgb.resize((width, height), Image.Resampling.BILINEAR)
+    return np.asarray(rgb, dtype=np.uint8)
+
+
+FITS = ("crop", "pad")
+
+
+def fit_image(im, height: int, width: int, fit: str = "crop"):
+    """Resize a PIL image to width x height keeping its aspect; returns (image, what was done).
+
+    ``fit="crop"`` scales it to cover the frame and cuts the overhang off both sides equally
+    ("cropped"); ``"pad"`` scales it to fit inside and fills the rest with black ("padded"). An
+    image of the frame's aspect is only "resized".
+    """
+    from PIL import Image
+
+    if fit not in FITS:
+        raise DataError(f"fit={fit!r}: choose {' or '.join(FITS)}")
+    w, h = im.size
+    scale = (max if fit == "crop" else min)(width / w, height / h)
+    bound = max if fit == "crop" else min  # rounding must not leave a crop short of the frame, or a pad over it
+    size = (bound(width, max(1, round(w * scale))), bound(height, max(1, round(h * scale))))
+    # reducing_gap: a 4K screenshot is first shrunk by a fast integer box filter, then resampled.
+    im = im.resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0)
+    if size == (width, height):
+        return im, "resized"
+    if fit == "crop":
+        left, top = (size[0] - width) // 2, (size[1] - height) // 2
+        return im.crop((left, top, left + width, top + height)), "cropped"
+    canvas = Image.new("RGB", (width, height))
+    canvas.paste(im, ((width - size[0]) // 2, (height - size[1]) // 2))
+    return canvas, "padded"
 
 
 def _why(err: Exception) -> str:
@@ -665,13 +702,40 @@ def _extract_one(exe: str, video: Path, out_dir: Path, stem: str, keyframes: boo
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _make_folder(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DataError(f"cannot create output folder {out}: {err.strerror or err}") from err
+
+
+def _extract_videos(exe: str, videos: Sequence[Path], out: Path, root: Path | None, keyframes: bool,
+                    fps: float | None, scale: str | None, skipped: _Skipped) -> tuple[int, int]:
+    """(frames written, videos that gave frames). In a folder (``root``) a bad video is skipped; alone it raises."""
+    from tqdm.auto import tqdm
+
+    total = ok = 0
+    with tqdm(videos, desc="videos", unit="video", disable=len(videos) < 2) as bar:
+        for video in bar:
+            try:
+                total += _extract_one(exe, video, out, _video_stem(video, root), keyframes, fps, scale,
+                                      progress=len(videos) < 2)  # several videos: the videos bar alone
+                ok += 1
+            except DataError as err:
+                if root is None:
+                    raise
+                skipped.add(video, str(err).replace(str(video), "").strip(": ") or "undecodable")
+            bar.set_postfix(frames=total, refresh=False)
+    return total, ok
+
+
 def extract_frames(src: str | os.PathLike, out_dir: str | os.PathLike, keyframes: bool = True,
                    fps: float | None = None, height: int | None = None, width: int | None = None) -> int:
     """Write the frames of a video, or of every video under a folder, as ``<videostem>_<000123>.png``.
 
     Native size unless ``height``/``width`` are given (give one of them to keep the aspect ratio).
     Returns the number of frames written. Videos in a folder that cannot be decoded are skipped with
-    one warning; no frame at all is a DataError.
+    one warning; no frame at all is a DataError. ``prepare_frames`` also takes the images of a folder.
     """
     src, out = Path(src), Path(out_dir)
     if height is not None or width is not None:
@@ -689,26 +753,115 @@ def extract_frames(src: str | os.PathLike, out_dir: str | os.PathLike, keyframes
         _check_video_args(src, fps)
         videos, root, skipped = [src], None, _Skipped(src.parent)
     exe = _ffmpeg(src)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise DataError(f"cannot create output folder {out}: {err.strerror or err}") from err
-
-    from tqdm.auto import tqdm
-
-    total = 0
-    for video in tqdm(videos, desc="videos", unit="video", disable=len(videos) < 2):
-        try:
-            total += _extract_one(exe, video, out, _video_stem(video, root), keyframes, fps, scale,
-                                  progress=len(videos) < 2)  # several videos: the videos bar alone
-        except DataError as err:
-            if root is None:
-                raise
-            skipped.add(video, str(err).replace(str(video), "").strip(": ") or "undecodable")
+    _make_folder(out)
+    total, _ = _extract_videos(exe, videos, out, root, keyframes, fps, scale, skipped)
     if total == 0:
         raise DataError(f"no frames extracted from {src}: {skipped.listing()}")
     skipped.warn("videos")
     return total
+
+
+class FootageReport(NamedTuple):
+    """What ``prepare_frames`` found in a folder and what it kept."""
+
+    images: int  # image files found
+    videos: int  # video files found
+    others: int  # files that are neither, ignored
+    images_kept: int
+    fitted: dict[str, int]  # kept images per "cropped" / "padded" / "resized"
+    videos_kept: int
+    video_frames: int
+    height: int
+    width: int
+
+    def found(self, src: str | os.PathLike) -> str:
+        what = [_count(self.images, "image")] * bool(self.images) + [_count(self.videos, "video")] * bool(self.videos)
+        ignored = f" ({_count(self.others, 'other file')} ignored)" if self.others else ""
+        return f"found {' and '.join(what)} in {src}{ignored}"
+
+    def kept(self, out: str | os.PathLike) -> str:
+        parts = []
+        if self.images:
+            how = {"cropped": "centre-cropped", "padded": "padded with black", "resized": "already that shape"}
+            done = ", ".join(f"{n} {how[k]}" for k, n in self.fitted.items() if n)
+            parts.append(f"{self.images_kept} of {_count(self.images, 'image')}, resized to {self.width}x{self.height} "
+                         f"RGB keeping the aspect" + (f" ({done})" if done else ""))
+        if self.videos:
+            parts.append(f"{_count(self.video_frames, 'frame')} of {self.videos_kept} of "
+                         f"{_count(self.videos, 'video')} at native size")
+        return f"kept {' and '.join(parts)}: wrote them to {out}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def prepare_frames(src: str | os.PathLike, out_dir: str | os.PathLike, height: int, width: int,
+                   fit: str = "crop", keyframes: bool = True, fps: float | None = None) -> FootageReport:
+    """Normalise a folder of footage into ``out_dir``: its images as frames, its videos' frames.
+
+    Images (screenshots, a phone's captures) become height x width RGB PNGs, resized keeping their
+    aspect then centre-cropped or padded (``fit``), at the same relative path, so that their split
+    sources stay as they were. Videos are extracted as by ``extract_frames``. Unreadable files are
+    skipped with one warning naming them; a folder with nothing usable is a DataError.
+    """
+    src, out = Path(src), Path(out_dir)
+    _check_size(height, width)
+    if fit not in FITS:
+        raise DataError(f"fit={fit!r}: choose {' or '.join(FITS)}")
+    _check_folder(src)
+    out_real = out.resolve()
+    if out_real == src.resolve():
+        raise DataError(f"{out}: that is the source folder; write the frames to another folder")
+    skipped = _Skipped(src)
+    found = _scan(src, skipped)
+    # An output folder inside the source folder holds our own earlier output, not new footage.
+    images, videos, others = ([p for p in group if not p.resolve().is_relative_to(out_real)] for group in found)
+    if not images and not videos:
+        raise _nothing_usable(src, "images or videos", IMAGE_EXTS + VIDEO_EXTS, others, skipped)
+    exe = _ffmpeg(src) if videos else ""
+    _make_folder(out)
+
+    from tqdm.auto import tqdm
+
+    fitted = dict.fromkeys(("cropped", "padded", "resized"), 0)
+    written: dict[Path, Path] = {}
+    for path in tqdm(images, desc="images", unit="image", disable=len(images) < 2):
+        target = out / path.relative_to(src).with_suffix(".png")
+        if target in written:  # shot.jpg and shot.png: keep the first rather than overwrite it
+            skipped.add(path, f"same output name as {_rel(written[target], src)}")
+            continue
+        try:
+            im, how = fit_image(_open_rgb(path, height, width), height, width, fit)
+        except Exception as err:  # every way Pillow reports a bad file is one skipped file (see _read_images)
+            skipped.add(path, _why(err))
+            continue
+        _save_png(im, target)
+        written[target] = path
+        fitted[how] += 1
+    frames, videos_kept = 0, 0
+    if videos:
+        frames, videos_kept = _extract_videos(exe, videos, out, src, keyframes, fps, None, skipped)
+    if not written and not frames:
+        raise DataError(f"nothing usable in {src}: {len(skipped)} skipped as unreadable ({skipped.listing()})")
+    skipped.warn("files")
+    return FootageReport(len(images), len(videos), len(others), len(written), fitted, videos_kept, frames,
+                         height, width)
+
+
+def _save_png(im, target: Path) -> None:
+    """Write atomically, through a hidden temporary name that the folder scan ignores if left behind."""
+    tmp = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".png", dir=target.parent)
+        with os.fdopen(fd, "wb") as f:
+            im.save(f, format="PNG")
+        os.replace(tmp, target)
+    except OSError as err:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise DataError(f"cannot write {target}: {err.strerror or err}") from err
 
 
 # ---------------------------------------------------------------------------------------------------
