@@ -964,13 +964,14 @@ def load_frames(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
     return split.train, split.test
 
 
-def load_split(cfg: DataConfig) -> Split:
+def load_split(cfg: DataConfig, progress: bool = True) -> Split:
     """Train and test uint8 frames for a data config, and which split made them.
 
     ``cfg.source == "turf"``: ``n_train`` / ``n_test`` procedural frames, cached in memory and returned
     read-only (copy before editing). A path: an image folder (which may also hold videos, each video
     one source) or a single video. Two or more sources are split by source; a single source (one video,
-    one file prefix) by time, with a warning that its held-out error is flattered.
+    one file prefix) by time, with a warning that its held-out error is flattered. ``progress``: a bar
+    of videos (or of one video's frames) while decoding.
     """
     _check_size(cfg.height, cfg.width)
     if cfg.source == "turf":
@@ -983,7 +984,7 @@ def load_split(cfg: DataConfig) -> Split:
         if root.suffix.lower() not in VIDEO_EXTS:
             kind = "a single image" if root.suffix.lower() in IMAGE_EXTS else "not a video"
             raise DataError(f"{root} is {kind}: pass a video file or a folder of images or videos")
-        frames = read_video(root, cfg.height, cfg.width, keyframes=cfg.keyframes, fps=cfg.fps)
+        frames = read_video(root, cfg.height, cfg.width, keyframes=cfg.keyframes, fps=cfg.fps, progress=progress)
         return _split(frames, [root.name] * len(frames), cfg)
     skipped = _Skipped(root)
     images, videos, others = _scan(root, skipped)
@@ -992,11 +993,11 @@ def load_split(cfg: DataConfig) -> Split:
 
     from tqdm.auto import tqdm
 
-    for video in tqdm(videos, desc="videos", unit="video", disable=len(videos) < 2):
+    for video in tqdm(videos, desc="videos", unit="video", disable=not progress or len(videos) < 2):
         try:
             # One bar: videos done when there are several, frames read when there is one.
             v = read_video(video, cfg.height, cfg.width, keyframes=cfg.keyframes, fps=cfg.fps,
-                           progress=len(videos) < 2)
+                           progress=progress and len(videos) < 2)
         except DataError as err:
             skipped.add(video, str(err).replace(str(video), "").strip(": ") or "undecodable")
             continue

@@ -147,10 +147,10 @@ def _check_writable(run_dir: Path) -> None:
         raise UserError(f"cannot write to run directory {run_dir}: {e.strerror or e}") from None
 
 
-def _split_of(cfg: RunConfig, frames: tuple[np.ndarray, np.ndarray] | None) -> data.Split:
+def _split_of(cfg: RunConfig, frames: tuple[np.ndarray, np.ndarray] | None, progress: bool) -> data.Split:
     """The frames to train on and how they were split; frames handed in without a Split are "given"."""
     if frames is None:
-        return data.load_split(cfg.data)
+        return data.load_split(cfg.data, progress=progress)
     if isinstance(frames, data.Split):
         return frames
     train_frames, test_frames = frames
@@ -173,7 +173,7 @@ def train(cfg: RunConfig, run_dir: str | os.PathLike, resume: bool = False, prog
     if t_cfg.num_threads:
         torch.set_num_threads(t_cfg.num_threads)
 
-    split = _split_of(cfg, frames)
+    split = _split_of(cfg, frames, progress)
     train_frames, test_frames = split.train, split.test
     if len(train_frames) < t_cfg.batch_size:
         raise UserError(f"only {len(train_frames)} training frames, fewer than train.batch_size={t_cfg.batch_size}")
