@@ -88,7 +88,8 @@ def _warnings(stderr):
 
 
 def _train(data, out, *extra):
-    return cli("train", "--recipe", "vae", "--data", data, "--out", out, "--steps", 2, "--no-progress", *extra)
+    return cli("train", "--recipe", "vae", "--data", data, "--out", out, "--steps", 2, "--no-progress",
+               *extra)
 
 
 def test_one_video_trains_with_a_time_split(tmp_path):
@@ -175,10 +176,10 @@ def test_footage_mistakes_give_one_line(tmp_path):
     _ffmpeg("-f", "lavfi", "-i", "color=c=orange:size=80x48:rate=10", "-t", 2, "-g", 1000, "-c:v", "libx264",
             "-pix_fmt", "yuv420p", tmp_path / "static.mp4")
     (tmp_path / "empty").mkdir()
+    train = ["train", "--recipe", "vae", "--out", tmp_path / "r", "--no-progress", "--data"]
     for args, needle in (
-        (["train", "--recipe", "vae", "--out", tmp_path / "r", "--data", tmp_path / "one.png"], "single image"),
-        (["train", "--recipe", "vae", "--out", tmp_path / "r", "--data", tmp_path / "static.mp4", "--no-progress"],
-         "only 1 frames from a single source"),
+        ([*train, tmp_path / "one.png"], "single image"),
+        ([*train, tmp_path / "static.mp4"], "only 1 frames from a single source"),
         (["frames", tmp_path / "empty", "-o", tmp_path / "out"], "the folder is empty"),
         (["frames", tmp_path, "-o", tmp_path], "source folder"),
     ):

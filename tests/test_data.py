@@ -338,7 +338,8 @@ def _ramp_video(path, seconds=5, red=False):
     """80x48 at 10 fps, every frame a keyframe, frame i flat grey (or reddish) at luma 16 + 4 i (lossless)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     cr = 170 if red else 128
-    _ffmpeg("-f", "lavfi", "-i", f"color=black:size=80x48:rate=10,format=yuv420p,geq=lum='16+N*4':cb=128:cr={cr}",
+    ramp = f"color=black:size=80x48:rate=10,format=yuv420p,geq=lum='16+N*4':cb=128:cr={cr}"
+    _ffmpeg("-f", "lavfi", "-i", ramp,
             "-t", str(seconds), "-g", "1", "-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv420p", str(path))
     return path
 
@@ -442,9 +443,11 @@ def test_prepare_frames_messy_folder(tmp_path):
     assert (report.images, report.images_kept, report.others, report.videos) == (8, 5, 1, 0)
     assert report.fitted == {"cropped": 4, "padded": 0, "resized": 1}
     assert report.found(src) == f"found 8 images in {src} (1 other file ignored)"
-    assert "5 of 8 images, resized to 80x48 RGB keeping the aspect (4 centre-cropped, 1 already" in report.kept(out)
+    kept = report.kept(out)
+    assert "5 of 8 images, resized to 80x48 RGB keeping the aspect (4 centre-cropped, 1 already" in kept
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert written == ["Screenshot_big.png", "phone/IMG_0042.png", "shot_0001.png", "shot_0002.png", "shot_0003.png"]
+    assert written == ["Screenshot_big.png", "phone/IMG_0042.png", "shot_0001.png", "shot_0002.png",
+                       "shot_0003.png"]
     frames, sources = data.read_image_folder(out, H, W)  # every output already has the frame's size
     assert frames.shape == (5, H, W, 3) and sources == ["Screenshot_big", "phone", "shot", "shot", "shot"]
     assert frames[0, H // 2, W // 2, 2] > 240  # the oversized blue screenshot

@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("-o", "--output", required=True, type=Path)
     f.add_argument("--keyframes", action="store_true", help="keyframes only, like the original (the default)")
     f.add_argument("--fps", type=float, help="sample at this rate instead")
-    f.add_argument("--profile", choices=PROFILES, help="images take this profile's frame size; default as train")
+    f.add_argument("--profile", choices=PROFILES, help="the frame size for images (default: as for train)")
     f.add_argument("--fit", choices=("crop", "pad"), default="crop",
                    help="images of another aspect: centre-crop (default) or pad with black")
 
@@ -79,7 +79,7 @@ def _train(a: argparse.Namespace) -> int:
 
 
 def summary(run_dir: Path) -> dict:
-    """The run's key figures: the split, final and peak KLDs, pixel errors, latent-norm ratio, D loss, diversity."""
+    """The run's key figures: split, final/peak KLDs, pixel errors, latent-norm ratio, D loss, diversity."""
     from .runs import RunRecord
 
     rec = RunRecord(run_dir)

@@ -334,7 +334,9 @@ def _rel(path: Path | str, root: Path) -> str:
 
 
 def _scan(root: Path, skipped: _Skipped) -> tuple[list[Path], list[Path], list[Path]]:
-    """Images, videos and other files under ``root``, recursively, sorted by relative path (numbers as numbers).
+    """Images, videos and other files under ``root``, recursively, sorted by relative path.
+
+    Numbers in names compare as numbers (``frame_9`` before ``frame_10``).
 
     Symlinked folders are followed once each (by real path), so a link loop ends the walk instead of
     hanging it. Hidden files and folders (``.git``, ``.ipynb_checkpoints``, macOS ``._x.png`` shadows)
@@ -432,7 +434,7 @@ def fit_image(im, height: int, width: int, fit: str = "crop"):
         raise DataError(f"fit={fit!r}: choose {' or '.join(FITS)}")
     w, h = im.size
     scale = (max if fit == "crop" else min)(width / w, height / h)
-    bound = max if fit == "crop" else min  # rounding must not leave a crop short of the frame, or a pad over it
+    bound = max if fit == "crop" else min  # rounding must not leave a crop short of the frame, nor a pad over
     size = (bound(width, max(1, round(w * scale))), bound(height, max(1, round(h * scale))))
     # reducing_gap: a 4K screenshot is first shrunk by a fast integer box filter, then resampled.
     im = im.resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0)
@@ -711,7 +713,7 @@ def _make_folder(out: Path) -> None:
 
 def _extract_videos(exe: str, videos: Sequence[Path], out: Path, root: Path | None, keyframes: bool,
                     fps: float | None, scale: str | None, skipped: _Skipped) -> tuple[int, int]:
-    """(frames written, videos that gave frames). In a folder (``root``) a bad video is skipped; alone it raises."""
+    """(frames written, videos that gave frames); a bad video in a folder is skipped, a lone one raises."""
     from tqdm.auto import tqdm
 
     total = ok = 0
@@ -775,7 +777,7 @@ class FootageReport(NamedTuple):
     width: int
 
     def found(self, src: str | os.PathLike) -> str:
-        what = [_count(self.images, "image")] * bool(self.images) + [_count(self.videos, "video")] * bool(self.videos)
+        what = [_count(n, noun) for n, noun in ((self.images, "image"), (self.videos, "video")) if n]
         ignored = f" ({_count(self.others, 'other file')} ignored)" if self.others else ""
         return f"found {' and '.join(what)} in {src}{ignored}"
 
@@ -784,8 +786,9 @@ class FootageReport(NamedTuple):
         if self.images:
             how = {"cropped": "centre-cropped", "padded": "padded with black", "resized": "already that shape"}
             done = ", ".join(f"{n} {how[k]}" for k, n in self.fitted.items() if n)
-            parts.append(f"{self.images_kept} of {_count(self.images, 'image')}, resized to {self.width}x{self.height} "
-                         f"RGB keeping the aspect" + (f" ({done})" if done else ""))
+            done = f" ({done})" if done else ""
+            parts.append(f"{self.images_kept} of {_count(self.images, 'image')}, resized to "
+                         f"{self.width}x{self.height} RGB keeping the aspect{done}")
         if self.videos:
             parts.append(f"{_count(self.video_frames, 'frame')} of {self.videos_kept} of "
                          f"{_count(self.videos, 'video')} at native size")
@@ -816,7 +819,8 @@ def prepare_frames(src: str | os.PathLike, out_dir: str | os.PathLike, height: i
     skipped = _Skipped(src)
     found = _scan(src, skipped)
     # An output folder inside the source folder holds our own earlier output, not new footage.
-    images, videos, others = ([p for p in group if not p.resolve().is_relative_to(out_real)] for group in found)
+    images, videos, others = ([p for p in group if not p.resolve().is_relative_to(out_real)]
+                              for group in found)
     if not images and not videos:
         raise _nothing_usable(src, "images or videos", IMAGE_EXTS + VIDEO_EXTS, others, skipped)
     exe = _ffmpeg(src) if videos else ""
@@ -892,7 +896,7 @@ def split_by_source(frames: np.ndarray, sources: Sequence[str], test_fraction: f
 
 
 def held_out_sources(names: Sequence[str], test_fraction: float, seed: int) -> set[str]:
-    """The sources ``split_by_source`` holds out: a seeded ``test_fraction`` of them, at least one, never all."""
+    """The sources ``split_by_source`` holds out: a seeded ``test_fraction``, at least one, never all."""
     names = sorted(set(names))
     n_test = min(len(names) - 1, max(1, round(test_fraction * len(names))))
     order = np.random.default_rng([seed & 0xFFFF_FFFF_FFFF_FFFF, 0x5B1]).permutation(len(names))
@@ -907,7 +911,8 @@ def _check_fraction(test_fraction: float) -> None:
         raise DataError(f"test_fraction={test_fraction!r}: must be between 0 and 1")
 
 
-def time_split_indices(n: int, test_fraction: float, gap: int = TIME_SPLIT_GAP) -> tuple[np.ndarray, np.ndarray]:
+def time_split_indices(n: int, test_fraction: float,
+                       gap: int = TIME_SPLIT_GAP) -> tuple[np.ndarray, np.ndarray]:
     """(train, test) frame indices of a time split of ``n`` frames in time order.
 
     The test side is the last ``test_fraction`` of the frames (at least one), the train side every
@@ -984,7 +989,8 @@ def load_split(cfg: DataConfig, progress: bool = True) -> Split:
         if root.suffix.lower() not in VIDEO_EXTS:
             kind = "a single image" if root.suffix.lower() in IMAGE_EXTS else "not a video"
             raise DataError(f"{root} is {kind}: pass a video file or a folder of images or videos")
-        frames = read_video(root, cfg.height, cfg.width, keyframes=cfg.keyframes, fps=cfg.fps, progress=progress)
+        frames = read_video(root, cfg.height, cfg.width, keyframes=cfg.keyframes, fps=cfg.fps,
+                            progress=progress)
         return _split(frames, [root.name] * len(frames), cfg)
     skipped = _Skipped(root)
     images, videos, others = _scan(root, skipped)
@@ -1016,8 +1022,8 @@ def _split(frames: np.ndarray, labels: list[str], cfg: DataConfig) -> Split:
         train, test = split_by_source(frames, labels, cfg.test_fraction, cfg.seed)
         held_out = sorted(held_out_sources(names, cfg.test_fraction, cfg.seed))
         shown = ", ".join(held_out[:3]) + (", ..." if len(held_out) > 3 else "")
-        return Split(train, test, "source",
-                     f"by source: {len(held_out)} of {len(names)} videos/file prefixes held out whole ({shown})")
+        return Split(train, test, "source", f"by source: {len(held_out)} of {len(names)} videos/file "
+                                            f"prefixes held out whole ({shown})")
     name = labels[0]
     train, test = split_by_time(frames, cfg.test_fraction)
     warnings.warn(

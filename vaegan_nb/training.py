@@ -147,7 +147,8 @@ def _check_writable(run_dir: Path) -> None:
         raise UserError(f"cannot write to run directory {run_dir}: {e.strerror or e}") from None
 
 
-def _split_of(cfg: RunConfig, frames: tuple[np.ndarray, np.ndarray] | None, progress: bool) -> data.Split:
+def _split_of(cfg: RunConfig, frames: tuple[np.ndarray, np.ndarray] | data.Split | None,
+              progress: bool) -> data.Split:
     """The frames to train on and how they were split; frames handed in without a Split are "given"."""
     if frames is None:
         return data.load_split(cfg.data, progress=progress)
@@ -158,7 +159,7 @@ def _split_of(cfg: RunConfig, frames: tuple[np.ndarray, np.ndarray] | None, prog
 
 
 def train(cfg: RunConfig, run_dir: str | os.PathLike, resume: bool = False, progress: bool = True,
-          frames: tuple[np.ndarray, np.ndarray] | None = None) -> RunRecord:
+          frames: tuple[np.ndarray, np.ndarray] | data.Split | None = None) -> RunRecord:
     """Train ``cfg`` into ``run_dir`` and return its run record.
 
     ``resume`` continues from ``checkpoints/last.pt`` along the same trajectory; without it an
