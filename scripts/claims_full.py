@@ -71,7 +71,7 @@ def _train_one(name: str, retrain: bool) -> tuple[str, float, str]:
     if not retrain and _same_config(run_dir, cfg) and RunRecord(run_dir).finished:
         return name, 0.0, "kept"
     t0 = time.perf_counter()
-    train(cfg, run_dir, progress=False, frames=data.load_frames(cfg.data))
+    train(cfg, run_dir, progress=False, frames=data.load_split(cfg.data))  # a Split: the record says which
     return name, time.perf_counter() - t0, "trained"
 
 

@@ -321,11 +321,163 @@ def test_load_frames_folder_with_videos(videos):
 
 
 def test_load_frames_errors(videos, tmp_path):
-    with pytest.raises(DataError, match="single video"):
-        data.load_frames(DataConfig(source=str(videos / "testsrc.mp4")))
     with pytest.raises(DataError, match="no such"):
         data.load_frames(DataConfig(source=str(tmp_path / "missing")))
-    _img(tmp_path / "only_0001.png")
-    _img(tmp_path / "only_0002.png")
-    with pytest.raises(DataError, match="at least two"):
-        data.load_frames(DataConfig(source=str(tmp_path)))
+    with pytest.raises(DataError, match="a single image"):
+        data.load_frames(DataConfig(source=str(_img(tmp_path / "only_0001.png"))))
+    # One static video has a single keyframe: too few for a time split, and the message says what to do.
+    with pytest.raises(DataError, match=r"only 1 frames from a single source.*--fps"):
+        data.load_frames(DataConfig(source=str(videos / "static.mkv")))
+
+
+# --------------------------------------------------------------------------------------------------
+# A single source: the time split
+
+
+def _ramp_video(path, seconds=5, red=False):
+    """80x48 at 10 fps, every frame a keyframe, frame i flat grey (or reddish) at luma 16 + 4 i (lossless)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cr = 170 if red else 128
+    ramp = f"color=black:size=80x48:rate=10,format=yuv420p,geq=lum='16+N*4':cb=128:cr={cr}"
+    _ffmpeg("-f", "lavfi", "-i", ramp,
+            "-t", str(seconds), "-g", "1", "-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv420p", str(path))
+    return path
+
+
+def _index(frames):
+    """The frame index each grey ramp frame encodes (limited-range luma back to RGB: 255/219 per level)."""
+    return np.round(frames.reshape(len(frames), -1).mean(axis=1) * 219 / 255 / 4).astype(int)
+
+
+def test_time_split_indices_never_straddle():
+    for n in range(1, 120):
+        for fraction in (0.01, 0.1, 0.25, 0.5, 0.9):
+            try:
+                train, test = data.time_split_indices(n, fraction, gap=3)
+            except DataError as err:
+                assert "single source" in str(err) and n < 1 + 3 + max(1, round(fraction * n)) + 1
+                continue
+            assert not set(train) & set(test)
+            assert train.max() + 3 < test.min() and test.max() == n - 1  # the gap, then the last frames
+            assert len(test) == max(1, round(fraction * n)) and len(train) == n - len(test) - 3
+
+
+def test_single_video_splits_in_time_with_one_warning(tmp_path):
+    video = _ramp_video(tmp_path / "my_match.mp4")
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        split = data.load_split(DataConfig(source=str(video)))
+    assert len(record) == 1
+    msg = str(record[0].message)
+    assert "my_match.mp4" in msg and "same video" in msg and "flatter" in msg and "\n" not in msg
+    assert split.kind == "time" and "last 5 of 50" in split.detail
+    train, test = _index(split.train), _index(split.test)
+    # No frame index on both sides, the test block is the end of the video, and the gap lies between.
+    assert not set(train) & set(test)
+    assert list(train) == list(range(42)) and list(test) == list(range(45, 50))
+
+
+def test_one_prefix_folder_splits_in_time(tmp_path):
+    # Numbers without padding: frame_10 must still come after frame_9.
+    for i in range(20):
+        _img(tmp_path / f"frame_{i}.png", colour=(i * 10, 0, 0))
+    with pytest.warns(UserWarning, match="frame is the only source"):
+        split = data.load_split(DataConfig(source=str(tmp_path), height=16, width=24, test_fraction=0.2))
+    assert split.kind == "time"
+    assert split.train[:, 0, 0, 0].tolist() == [i * 10 for i in range(13)]
+    assert split.test[:, 0, 0, 0].tolist() == [i * 10 for i in range(16, 20)]
+
+
+def test_two_videos_stay_split_by_source(tmp_path):
+    _ramp_video(tmp_path / "a.mp4", seconds=3)
+    _ramp_video(tmp_path / "b.mp4", seconds=3, red=True)  # reddish: tells the videos apart
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no same-video warning here
+        split = data.load_split(DataConfig(source=str(tmp_path), test_fraction=0.5))
+    assert split.kind == "source" and "1 of 2" in split.detail
+    red = lambda f: set((f[:, 0, 0, 0].astype(int) - f[:, 0, 0, 2] > 20).tolist())  # noqa: E731
+    assert len(split.train) == len(split.test) == 30
+    assert red(split.test) == {False} and red(split.train) == {True}  # a.mp4 held out whole, b.mp4 trains
+
+
+# --------------------------------------------------------------------------------------------------
+# frames on a folder of images (and videos)
+
+
+def test_fit_image_crops_or_pads_keeping_the_aspect():
+    wide = Image.new("RGB", (300, 100), (0, 0, 255))
+    wide.paste((255, 0, 0), (0, 0, 60, 100))  # a red band on the left, cut off by the centre crop
+    im, how = data.fit_image(wide, H, W, "crop")
+    assert how == "cropped" and im.size == (W, H)
+    assert np.asarray(im)[:, :, 0].max() < 30  # the band was in the overhang
+    im, how = data.fit_image(wide, H, W, "pad")
+    a = np.asarray(im)
+    assert how == "padded" and im.size == (W, H)
+    assert a[0, W // 2].tolist() == [0, 0, 0] and a[H // 2, W // 2, 2] > 200  # black bars above and below
+    im, how = data.fit_image(Image.new("RGB", (160, 96)), H, W, "crop")
+    assert how == "resized" and im.size == (W, H)
+    with pytest.raises(DataError, match="fit="):
+        data.fit_image(wide, H, W, "stretch")
+
+
+def test_prepare_frames_messy_folder(tmp_path):
+    src, out = tmp_path / "shots", tmp_path / "out"
+    _img(src / "shot_0001.png", size=(160, 96))
+    _img(src / "shot_0002.jpg", size=(300, 300), mode="L", colour=(128, 128, 128))
+    rgba = Image.new("RGBA", (120, 70), (0, 255, 0, 0))  # fully transparent green
+    src.mkdir(exist_ok=True)
+    rgba.save(src / "shot_0003.png")
+    _img(src / "Screenshot_big.png", size=(2560, 1440), colour=(0, 0, 250))
+    _img(src / "phone" / "IMG_0042.webp", size=(90, 600))
+    (src / "empty.png").write_bytes(b"")
+    (src / "corrupt.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
+    good = _img(src / "cut.png", size=(200, 200)).read_bytes()
+    (src / "cut.png").write_bytes(good[: len(good) // 2])
+    (src / "notes.txt").write_text("ignored")
+    with pytest.warns(UserWarning) as record:
+        report = data.prepare_frames(src, out, H, W)
+    assert len(record) == 1
+    msg = str(record[0].message)
+    assert msg.startswith("skipped 3 unreadable files in") and "\n" not in msg
+    assert "empty.png (empty file)" in msg and "corrupt.jpg" in msg and "cut.png" in msg
+    assert (report.images, report.images_kept, report.others, report.videos) == (8, 5, 1, 0)
+    assert report.fitted == {"cropped": 4, "padded": 0, "resized": 1}
+    assert report.found(src) == f"found 8 images in {src} (1 other file ignored)"
+    kept = report.kept(out)
+    assert "5 of 8 images, resized to 80x48 RGB keeping the aspect (4 centre-cropped, 1 already" in kept
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == ["Screenshot_big.png", "phone/IMG_0042.png", "shot_0001.png", "shot_0002.png",
+                       "shot_0003.png"]
+    frames, sources = data.read_image_folder(out, H, W)  # every output already has the frame's size
+    assert frames.shape == (5, H, W, 3) and sources == ["Screenshot_big", "phone", "shot", "shot", "shot"]
+    assert frames[0, H // 2, W // 2, 2] > 240  # the oversized blue screenshot
+    assert np.ptp(frames[3].astype(int), axis=-1).max() == 0 and frames[3, 0, 0, 0] == 128  # grey stays grey
+    assert frames[4].max() == 0  # transparent pixels are black, as in training
+    # Padding instead: the tall phone capture gets black bars left and right.
+    with pytest.warns(UserWarning, match="skipped 3"):
+        data.prepare_frames(src, out, H, W, fit="pad")
+    with Image.open(out / "phone" / "IMG_0042.png") as im:
+        a = np.asarray(im)
+    assert a[H // 2, 0].tolist() == [0, 0, 0] and a[H // 2, W // 2, 0] > 150
+
+
+def test_prepare_frames_images_and_videos(tmp_path):
+    src, out = tmp_path / "mixed", tmp_path / "mixed" / "out"  # an output inside the source is not re-read
+    _img(src / "shot_0001.png")
+    _ramp_video(src / "match.mp4", seconds=2)
+    (src / "bad.mkv").write_bytes(os.urandom(2000))
+    with pytest.warns(UserWarning, match=r"skipped 1 unreadable files.*bad\.mkv"):
+        report = data.prepare_frames(src, out, H, W)
+    assert report.found(src) == f"found 1 image and 2 videos in {src}"
+    assert (report.images_kept, report.videos_kept, report.video_frames) == (1, 1, 20)
+    assert "and 20 frames of 1 of 2 videos at native size" in report.kept(out)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = data.prepare_frames(src, out, H, W)
+    assert again.images == 1 and len(list(out.glob("*.png"))) == 21
+    with pytest.raises(DataError, match="source folder"):
+        data.prepare_frames(src, src, H, W)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataError, match="no usable images or videos.*empty"):
+        data.prepare_frames(empty, out, H, W)

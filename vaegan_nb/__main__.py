@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, type=Path, help="run directory to write")
     t.add_argument("--profile", choices=PROFILES, help="default: $VAEGAN_PROFILE or 'full'")
     t.add_argument("--data", default=None, help="'turf' or a folder of images / a video file / a folder of videos")
+    t.add_argument("--fps", type=float, help="video: sample at this rate instead of keyframes")
     t.add_argument("--steps", type=int)
     t.add_argument("--lr", type=float)
     t.add_argument("--beta", type=float)
@@ -39,11 +41,14 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--fps", type=float, default=8)
     g.add_argument("--scale", type=int, default=2)
 
-    f = sub.add_parser("frames", help="extract frames from your own footage")
-    f.add_argument("source", type=Path, help="a video file or a folder of videos")
+    f = sub.add_parser("frames", help="turn your own footage (videos, screenshots) into a folder of frames")
+    f.add_argument("source", type=Path, help="a video file, or a folder of videos and/or images")
     f.add_argument("-o", "--output", required=True, type=Path)
-    f.add_argument("--keyframes", action="store_true", help="keyframes only, like the original")
+    f.add_argument("--keyframes", action="store_true", help="keyframes only, like the original (the default)")
     f.add_argument("--fps", type=float, help="sample at this rate instead")
+    f.add_argument("--profile", choices=PROFILES, help="the frame size for images (default: as for train)")
+    f.add_argument("--fit", choices=("crop", "pad"), default="crop",
+                   help="images of another aspect: centre-crop (default) or pad with black")
 
     s = sub.add_parser("summary", help="print a run's key figures")
     s.add_argument("run", type=Path)
@@ -55,7 +60,7 @@ def _train(a: argparse.Namespace) -> int:
     from .training import train
 
     overrides = {k: v for k, v in (("steps", a.steps), ("lr", a.lr), ("beta", a.beta), ("seed", a.seed),
-                                     ("device", a.device)) if v is not None}
+                                     ("device", a.device), ("data__fps", a.fps)) if v is not None}
     if a.data is not None:
         if a.data != "turf" and not Path(a.data).exists():
             raise UserError(f"--data {a.data}: no such file or folder")
@@ -74,11 +79,14 @@ def _train(a: argparse.Namespace) -> int:
 
 
 def summary(run_dir: Path) -> dict:
-    """The run's key figures: final and peak KLDs, pixel errors, latent-norm ratio, D loss, diversity."""
+    """The run's key figures: split, final/peak KLDs, pixel errors, latent-norm ratio, D loss, diversity."""
     from .runs import RunRecord
 
     rec = RunRecord(run_dir)
     m = rec.metrics()
+    meta, cfg = rec.meta, rec.config
+    # Records from before the split was recorded: turf had its own streams, footage was always by source.
+    split = meta.get("split") or ("turf" if cfg.data.source == "turf" else "source")
 
     def finite(col):
         v = m.get(col, np.zeros(0))
@@ -94,7 +102,8 @@ def summary(run_dir: Path) -> dict:
 
     steps = m.get("step")
     return {
-        "run": str(rec.path), "recipe": rec.meta.get("recipe"), "profile": rec.config.profile,
+        "run": str(rec.path), "recipe": meta.get("recipe"), "profile": cfg.profile,
+        "split": split, "split_detail": meta.get("split_detail"),
         "state": rec.status.get("state"), "steps": int(steps[-1]) if steps is not None and len(steps) else 0,
         "kld_final": last("kld"), "kld_peak": peak("kld"),
         "kld_batch_final": last("kld_batch"), "kld_batch_peak": peak("kld_batch"),
@@ -129,20 +138,35 @@ def _timelapse(a: argparse.Namespace) -> int:
 
 
 def _frames(a: argparse.Namespace) -> int:
-    from .data import extract_frames
+    from .data import extract_frames, prepare_frames
 
     if not a.source.exists():
         raise UserError(f"{a.source}: no such video file or folder")
-    n = extract_frames(a.source, a.output, keyframes=a.keyframes or a.fps is None, fps=a.fps)
+    keyframes = a.keyframes or a.fps is None
+    if a.source.is_dir():
+        size = make_config("vae", a.profile or current_profile()).data
+        report = prepare_frames(a.source, a.output, size.height, size.width, fit=a.fit, keyframes=keyframes,
+                                fps=a.fps)
+        print(report.found(a.source))
+        print(report.kept(a.output))
+        return 0
+    n = extract_frames(a.source, a.output, keyframes=keyframes, fps=a.fps)
     print(f"wrote {n} frames to {a.output}")
     return 0
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    # The default format adds the file, line and source text: noise for someone at a shell prompt.
+    print(f"warning: {message}", file=file or sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
     a = _parser().parse_args(argv)
     handlers = {"train": _train, "timelapse": _timelapse, "frames": _frames, "summary": _summary}
     try:
-        return handlers[a.command](a)
+        with warnings.catch_warnings():  # restores the caller's showwarning when main() is called in-process
+            warnings.showwarning = _one_line_warning
+            return handlers[a.command](a)
     except (UserError, DivergenceError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -184,13 +184,25 @@ def _check_writable(run_dir: Path) -> None:
         raise UserError(f"cannot write to run directory {run_dir}: {e.strerror or e}") from None
 
 
+def _split_of(cfg: RunConfig, frames: tuple[np.ndarray, np.ndarray] | data.Split | None,
+              progress: bool) -> data.Split:
+    """The frames to train on and how they were split; frames handed in without a Split are "given"."""
+    if frames is None:
+        return data.load_split(cfg.data, progress=progress)
+    if isinstance(frames, data.Split):
+        return frames
+    train_frames, test_frames = frames
+    return data.Split(train_frames, test_frames, "given", "frames handed to train() by the caller")
+
+
 def train(cfg: RunConfig, run_dir: str | os.PathLike, resume: bool = False, progress: bool = True,
-          frames: tuple[np.ndarray, np.ndarray] | None = None) -> RunRecord:
+          frames: tuple[np.ndarray, np.ndarray] | data.Split | None = None) -> RunRecord:
     """Train ``cfg`` into ``run_dir`` and return its run record.
 
     ``resume`` continues from ``checkpoints/last.pt`` along the same trajectory; without it an
-    existing record in ``run_dir`` is replaced. ``frames`` (train, test uint8) skips loading data.
-    While it trains, ``run_dir`` is locked: a second ``train`` into it is a UserError naming this process.
+    existing record in ``run_dir`` is replaced. ``frames`` (train, test uint8, or a ``data.Split``)
+    skips loading data. While it trains, ``run_dir`` is locked: a second ``train`` into it is a
+    UserError naming this process.
     """
     cfg.validate()
     run_dir = Path(run_dir)
@@ -200,14 +212,15 @@ def train(cfg: RunConfig, run_dir: str | os.PathLike, resume: bool = False, prog
 
 
 def _train(cfg: RunConfig, run_dir: Path, resume: bool, progress: bool,
-           frames: tuple[np.ndarray, np.ndarray] | None) -> RunRecord:
+           frames: tuple[np.ndarray, np.ndarray] | data.Split | None) -> RunRecord:
     """train() once ``run_dir`` is known writable and locked."""
     t_cfg = cfg.train
     device = pick_device(t_cfg.device)
     if t_cfg.num_threads:
         torch.set_num_threads(t_cfg.num_threads)
 
-    train_frames, test_frames = frames if frames is not None else data.load_frames(cfg.data)
+    split = _split_of(cfg, frames, progress)
+    train_frames, test_frames = split.train, split.test
     if len(train_frames) < t_cfg.batch_size:
         raise UserError(f"only {len(train_frames)} training frames, fewer than train.batch_size={t_cfg.batch_size}")
     held_out = data.to_tensor(test_frames[:HELD_OUT]).to(device)
@@ -253,6 +266,7 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, progress: bool,
     atomic_write_json(run_dir / "config.json", {
         "config": cfg.to_dict(), "recipe": t_cfg.recipe, "seed": t_cfg.seed, "version": __version__,
         "n_train_frames": int(len(train_frames)), "n_test_frames": int(len(test_frames)),
+        "split": split.kind, "split_detail": split.detail,
     })
 
     def snapshot(step: int) -> dict[str, float]:
