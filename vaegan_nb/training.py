@@ -232,6 +232,8 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, progress: bool,
                            recipes.compile_pays(t_cfg.compile, t_cfg.steps, device))
     held_out = held_out.contiguous(memory_format=fmt)
     noise = fixed_noise(t_cfg.n_fixed, cfg.model.latent_dim)
+    # "Looks like a frame" is judged against this run's own training frames: turf or the user's footage.
+    looks = diagnostics.frame_reference(train_frames[: diagnostics.REFERENCE_FRAMES])
     ckpt_path = run_dir / "checkpoints" / "last.pt"
 
     start = 0
@@ -281,7 +283,7 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, progress: bool,
         snap_steps.append(step)
         snap_frames.append(imgs)
         snap_latents.append(lat)
-        return {"diversity": diagnostics.diversity(imgs), "palette": diagnostics.palette_fidelity(imgs)}
+        return {"diversity": diagnostics.diversity(imgs), "palette": diagnostics.palette_fidelity(imgs, looks)}
 
     def save_timelapse(keep: bool = True) -> None:
         """Write timelapse.npz, first keeping the one it replaces as timelapse.prev.npz (``keep``)."""
