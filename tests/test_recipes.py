@@ -43,7 +43,7 @@ def _encoder_update_after_feature_matching(recipe, beta):
     torch.manual_seed(0)
     t = recipes.build(cfg)
     before = _params(t.encoder)
-    recipes.step(recipe, t, torch.rand(8, 3, 48, 80) * 2 - 1, beta=beta)
+    recipes.step(recipe, t, torch.rand(8, 3, cfg.data.height, cfg.data.width) * 2 - 1, beta=beta)
     return _changed(before, t.encoder)
 
 

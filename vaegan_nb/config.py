@@ -23,8 +23,8 @@ MAX_LR = 1e30  # absurd already; far enough below float32's range that Adam's st
 @dataclass
 class DataConfig:
     source: str = "turf"  # "turf" (procedural stand-in) or a path: image folder, video file, folder of videos
-    height: int = 48
-    width: int = 80
+    height: int = 24
+    width: int = 40
     n_train: int = 4096  # turf frames to generate (own footage: as many as there are)
     n_test: int = 512
     seed: int = 0
@@ -35,20 +35,21 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    latent_dim: int = 64
-    enc_channels: tuple[int, ...] = (16, 32, 64)  # original: 64, 128, 256
-    dec_channels: tuple[int, ...] = (64, 64, 32, 16)  # original: 256, 256, 128, 64
-    disc_channels: tuple[int, ...] = (8, 32, 64, 64)  # original: 32, 128, 256, 256
-    disc_hidden: int = 128  # original: 512
+    # The full profile, scaled from the original by the rules in SCALING_RULES (docs/scaling.md).
+    latent_dim: int = 64  # original: 1024
+    enc_channels: tuple[int, ...] = (8, 16, 128)  # original: 64, 128, 256
+    dec_channels: tuple[int, ...] = (128, 32, 16, 8)  # original: 256, 256, 128, 64
+    disc_channels: tuple[int, ...] = (8, 16, 48, 192)  # original: 32, 128, 256, 256
+    disc_hidden: int = 64  # original: 512
     bn_affine: bool = True  # BN-cheat head: learnable scale/shift, as in the original
 
 
 @dataclass
 class TrainConfig:
     recipe: str = "vae"
-    steps: int = 400
+    steps: int = 3000
     batch_size: int = 32
-    lr: float = 5e-4
+    lr: float = 1e-3
     beta: float = 1.0
     # GAN recipes: the KLD in the loss is averaged over latent dimensions, so it weighs like the
     # per-element feature-matching error. Summed over 64 dimensions it outweighs feature matching
@@ -59,9 +60,9 @@ class TrainConfig:
     # "reconstruction loss beside feature matching". 0 (the default) is the blog's recipes as written.
     recon_weight: float = 0.0
     seed: int = 0
-    log_every: int = 5
-    snapshot_every: int = 20  # decode the fixed noise batch every K steps (a multiple of log_every)
-    checkpoint_every: int = 100
+    log_every: int = 10
+    snapshot_every: int = 50  # decode the fixed noise batch every K steps (a multiple of log_every)
+    checkpoint_every: int = 250
     n_fixed: int = 64  # size of the fixed noise batch: an 8x8 grid
     device: str = "auto"  # auto | cpu | cuda | mps
     num_threads: int = 0  # 0: leave torch's default
@@ -185,9 +186,50 @@ def _check_keys(where: str, d: dict, known: set[str]) -> None:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
 
 
+# --- scaling rules --------------------------------------------------------------------------------
+# A profile shrinks the original by structure, not by one width factor (docs/scaling.md measures why):
+# 1. D sees the whole frame. Its convolutions are linear, so feature matching sees only the row space
+#    of one matrix A. After a total stride s, a layer of c channels holds c values per s x s x 3 patch
+#    of the frame, so A can be injective only if c >= 3 s^2 at every layer (s = 1, 2, 4, 8). The
+#    original's 32-128-256-256 passes; the old full profile's last 64 channels left 63% of a frame's
+#    variance invisible.
+# 2. The latent's share of the frame, and the latent's share of the decoder's first map, stay within
+#    a factor of about 2.5 of the original's (1024 / 23,595 values; 1024 / 36,864).
+DISC_STRIDES = (1, 2, 4, 8)
+ORIGINAL_LATENT_SHARE = 1024 / (3 * 65 * 121)
+ORIGINAL_LATENT_PER_MAP = 1024 / (256 * 9 * 16)
+SHARE_TOLERANCE = 2.5
+
+
+@dataclass(frozen=True)
+class RuleCheck:
+    rule: str
+    value: float
+    bound: str
+    ok: bool
+
+
+def scaling_checks(cfg: RunConfig) -> list[RuleCheck]:
+    """Each scaling rule, measured on ``cfg``: what it requires and whether the config meets it."""
+    from .models import encoder_sizes  # models imports config; a local import keeps config standalone
+
+    m, d = cfg.model, cfg.data
+    out = [RuleCheck(f"D layer {i + 1} channels (stride {s})", c, f">= 3 x {s}^2 = {3 * s * s}", c >= 3 * s * s)
+           for i, (c, s) in enumerate(zip(m.disc_channels, DISC_STRIDES, strict=True))]
+    h, w = encoder_sizes(d.height, d.width, len(m.enc_channels))[-1]
+    for name, value, ref in (
+        ("latent / frame values", m.latent_dim / (3 * d.height * d.width), ORIGINAL_LATENT_SHARE),
+        ("latent / decoder's first map", m.latent_dim / (m.dec_channels[0] * h * w), ORIGINAL_LATENT_PER_MAP),
+    ):
+        lo, hi = ref / SHARE_TOLERANCE, ref * SHARE_TOLERANCE
+        out.append(RuleCheck(name, value, f"{lo:.4f}..{hi:.4f} (original {ref:.4f})", lo <= value <= hi))
+    return out
+
+
 def _profile_base(profile: str) -> RunConfig:
     if profile == "full":
-        # 48x80 frames, widths x0.25 of the original, latent 64: minutes per notebook on 2 CPU cores.
+        # 24x40 frames, D wide enough to see all of them, latent 64, 3,000 steps at lr 1e-3: the
+        # dataclass defaults above (docs/scaling.md). About 8 minutes per GAN run on one CPU core.
         return RunConfig(profile="full")
     if profile == "ci":
         # full's image size and model, a much shorter run: seconds per notebook.

@@ -1,6 +1,6 @@
 """The original's encoder / decoder / discriminator family, with sizes taken from ModelConfig.
 
-Shapes in the comments are for the ``full`` profile (48x80 frames, widths x0.25, latent 64) as
+Shapes in the comments are for the ``full`` profile (24x40 frames, latent 64, docs/scaling.md) as
 ``batch x channels x height x width``; the ``blog`` profile (65x121, widths 64-128-256, latent 1024)
 has the same layers.
 """
@@ -19,7 +19,7 @@ def _down(n: int) -> int:
 
 
 def encoder_sizes(height: int, width: int, n_blocks: int) -> list[tuple[int, int]]:
-    """Spatial size after each encoder block, input first: [(48, 80), (24, 40), (12, 20), (6, 10)]."""
+    """Spatial size after each encoder block, input first: [(24, 40), (12, 20), (6, 10), (3, 5)]."""
     sizes = [(height, width)]
     for _ in range(n_blocks):
         h, w = sizes[-1]
@@ -43,9 +43,9 @@ class Encoder(nn.Module):
                 nn.ReLU(inplace=True),
             ]
             c_in = c_out
-        self.features = nn.Sequential(*layers)  # B x 3 x 48 x 80 -> B x 64 x 6 x 10
+        self.features = nn.Sequential(*layers)  # B x 3 x 24 x 40 -> B x 128 x 3 x 5
         h, w = encoder_sizes(height, width, len(cfg.enc_channels))[-1]
-        flat = c_in * h * w  # 64 * 6 * 10 = 3840
+        flat = c_in * h * w  # 128 * 3 * 5 = 1920
         if variational:
             self.head = nn.Linear(flat, 2 * cfg.latent_dim)  # -> B x 128: mean and log-variance
         else:
@@ -75,9 +75,9 @@ class Decoder(nn.Module):
     def __init__(self, cfg: ModelConfig, height: int, width: int):
         super().__init__()
         n = len(cfg.enc_channels)
-        sizes = encoder_sizes(height, width, n)[::-1]  # [(6, 10), (12, 20), (24, 40), (48, 80)]
+        sizes = encoder_sizes(height, width, n)[::-1]  # [(3, 5), (6, 10), (12, 20), (24, 40)]
         self.c0, (self.h0, self.w0) = cfg.dec_channels[0], sizes[0]
-        self.fc = nn.Linear(cfg.latent_dim, self.c0 * self.h0 * self.w0)  # B x 64 -> B x 3840
+        self.fc = nn.Linear(cfg.latent_dim, self.c0 * self.h0 * self.w0)  # B x 64 -> B x 1920
         layers = []
         for i in range(n):
             c_in, c_out = cfg.dec_channels[i], cfg.dec_channels[i + 1]
@@ -91,11 +91,11 @@ class Decoder(nn.Module):
                 # Not in place: InstanceNorm's output is a view, and writing into it makes autograd
                 # copy the whole activation (about 15% of the decoder's time on a CPU).
                 nn.LeakyReLU(0.2),
-            ]  # B x 64 x 6 x 10 -> 64 x 12 x 20 -> 32 x 24 x 40 -> 16 x 48 x 80
+            ]  # B x 128 x 3 x 5 -> 32 x 6 x 10 -> 16 x 12 x 20 -> 8 x 24 x 40
         self.blocks = nn.Sequential(*layers)
         self.to_rgb = nn.Sequential(
             nn.ReflectionPad2d(2),
-            nn.Conv2d(cfg.dec_channels[-1], 3, 5),  # B x 16 x 48 x 80 -> B x 3 x 48 x 80
+            nn.Conv2d(cfg.dec_channels[-1], 3, 5),  # B x 8 x 24 x 40 -> B x 3 x 24 x 40
             nn.Tanh(),
         )
 
@@ -113,16 +113,16 @@ class Discriminator(nn.Module):
         # No non-linearity between the four convolutions, as in the original: together they are one
         # linear map, which is part of why the discriminator is so easily fooled and so easily wins.
         self.features = nn.Sequential(
-            nn.Conv2d(3, c1, 5, padding=2),  # B x 3 x 48 x 80 -> B x 8 x 48 x 80
-            nn.Conv2d(c1, c2, 5, stride=2, padding=2),  # -> B x 32 x 24 x 40
-            nn.Conv2d(c2, c3, 5, stride=2, padding=2),  # -> B x 64 x 12 x 20
-            nn.Conv2d(c3, c4, 5, stride=2, padding=2),  # -> B x 64 x 6 x 10 = phi(x)
+            nn.Conv2d(3, c1, 5, padding=2),  # B x 3 x 24 x 40 -> B x 8 x 24 x 40
+            nn.Conv2d(c1, c2, 5, stride=2, padding=2),  # -> B x 16 x 12 x 20
+            nn.Conv2d(c2, c3, 5, stride=2, padding=2),  # -> B x 48 x 6 x 10
+            nn.Conv2d(c3, c4, 5, stride=2, padding=2),  # -> B x 192 x 3 x 5 = phi(x): as many values as the frame
         )
         h, w = encoder_sizes(height, width, 3)[-1]
         self.classifier = nn.Sequential(
             nn.ReLU(),
             nn.Flatten(),
-            nn.Linear(c4 * h * w, cfg.disc_hidden),  # B x 3840 -> B x 128
+            nn.Linear(c4 * h * w, cfg.disc_hidden),  # B x 2880 -> B x 64
             nn.ReLU(inplace=True),
             nn.Linear(cfg.disc_hidden, 1),  # -> B x 1 logit; sigmoid lives in the loss, for stability
         )

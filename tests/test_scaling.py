@@ -1,0 +1,55 @@
+"""The scaling rules: every profile keeps what carries the blog's phenomena (docs/scaling.md)."""
+
+import numpy as np
+import pytest
+import torch
+
+from vaegan_nb import data, scaling
+from vaegan_nb.config import PROFILES, ModelConfig, make_config, scaling_checks
+from vaegan_nb.models import Discriminator
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_profile_keeps_the_scaling_rules(profile):
+    broken = [c for c in scaling_checks(make_config("vaegan", profile)) if not c.ok]
+    assert not broken, "; ".join(f"{c.rule} = {c.value:g}, needs {c.bound}" for c in broken)
+
+
+def test_ci_keeps_the_full_profiles_frames_and_model():
+    ci, full = make_config("vaegan", "ci"), make_config("vaegan", "full")
+    assert (ci.data.height, ci.data.width) == (full.data.height, full.data.width)
+    assert ci.model == full.model
+
+
+def test_the_rule_flags_the_old_narrow_discriminator():
+    cfg = make_config("vaegan", "full", disc_channels=(8, 32, 64, 64))
+    assert [c.ok for c in scaling_checks(cfg)][:4] == [True, True, True, False]
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return data.turf_frames(256, 16, 24, seed=3)  # small frames: the feature matrix has 1,152 columns
+
+
+def _blind(channels, frames) -> float:
+    torch.manual_seed(0)
+    d = Discriminator(ModelConfig(disc_channels=channels), frames.shape[1], frames.shape[2])
+    return scaling.blind_share(d.features, frames)
+
+
+def test_a_discriminator_that_keeps_the_rule_sees_the_whole_frame(frames):
+    assert _blind((8, 16, 48, 192), frames) < 0.01
+
+
+@pytest.mark.parametrize("channels", [(8, 32, 64, 64), (8, 8, 48, 192), (8, 16, 24, 192)])
+def test_a_layer_below_the_rule_hides_part_of_every_frame_from_feature_matching(channels, frames):
+    assert _blind(channels, frames) > 0.15
+
+
+def test_blind_share_is_the_null_space_share_of_a_known_linear_map():
+    # A map that keeps only the first of three channels: two thirds of white noise is invisible.
+    feats = torch.nn.Conv2d(3, 1, 1, bias=True)
+    with torch.no_grad():
+        feats.weight.copy_(torch.tensor([1.0, 0.0, 0.0]).view(1, 3, 1, 1))
+    noise = np.random.default_rng(0).integers(0, 256, (400, 4, 6, 3), dtype=np.uint8)
+    assert scaling.blind_share(feats, noise) == pytest.approx(2 / 3, abs=0.03)

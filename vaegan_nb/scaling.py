@@ -1,0 +1,41 @@
+"""What a discriminator's linear features can see of a frame: the measurement behind the scaling rules.
+
+D's four convolutions have no non-linearity between them, so phi(x) = A x + b for one matrix A.
+Feature matching compares phi(G(z)) with phi(x): it sees only the part of G(z) - x that lies in A's
+row space. Whatever lies in A's null space is invisible to it, however long it trains.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import data
+
+
+def feature_matrix(features: nn.Module, height: int, width: int) -> torch.Tensor:
+    """A as a (phi values) x (3 * height * width) matrix: phi of every basis image, minus phi(0)."""
+    n = 3 * height * width
+    with torch.no_grad():
+        zero = features(torch.zeros(1, 3, height, width)).flatten(1)
+        cols = [features(torch.eye(n)[i:i + 512].view(-1, 3, height, width)).flatten(1) - zero
+                for i in range(0, n, 512)]
+    return torch.cat(cols).T.double()
+
+
+def blind_share(features: nn.Module, frames: np.ndarray, tol: float = 1e-6) -> float:
+    """Share of the frames' variance around their mean frame that lies in A's null space, in [0, 1].
+
+    0 means feature matching can see every difference between two frames; 0.6 means 60% of what
+    varies from frame to frame cannot move the feature-matching loss at all.
+    """
+    f = np.asarray(frames)
+    _, h, w, _ = f.shape
+    a = feature_matrix(features, h, w)
+    _, s, vt = torch.linalg.svd(a, full_matrices=False)
+    rows = vt[s > tol * s.max()]  # an orthonormal basis of A's row space
+    x = data.to_tensor(f).double().flatten(1)
+    x = x - x.mean(0, keepdim=True)
+    seen = (x @ rows.T).pow(2).sum()
+    return float(1 - seen / x.pow(2).sum())
