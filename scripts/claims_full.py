@@ -1,12 +1,16 @@
-"""Train the full-profile runs behind docs/phenomena.md, then regenerate the table.
+"""Train the full-profile runs behind docs/phenomena.md on several seeds, then regenerate the table.
 
-    .venv/bin/python scripts/claims_full.py            # all runs, two at a time, then the table
-    .venv/bin/python scripts/claims_full.py vaegan vae # only these runs
-    .venv/bin/python scripts/claims_full.py --list     # the run names and their settings
+    .venv/bin/python scripts/claims_full.py                  # 5 seeds, two runs at a time, then the table
+    .venv/bin/python scripts/claims_full.py --seeds 0 1      # only these seeds
+    .venv/bin/python scripts/claims_full.py --only vae vaegan
+    .venv/bin/python scripts/claims_full.py --list           # the runs and their settings
 
-Every run is the ``full`` profile of its recipe (``vaegan_nb.config``) with one torch thread per
-process; the beta sweep uses shorter runs (BETA_STEPS). Run records go to data/runs/phenomena/<name>
-(git-ignored); an existing finished record with the same config is kept unless --retrain is given.
+Every run is the ``full`` profile of its recipe, one torch thread per process; the beta sweep runs
+for a third of the steps (claim 6 reads beta 1 from the first third of the main vaegan run). Seed 0
+is the notebooks' own seed: its records go to data/runs/full/<name>, where the notebooks look for
+them, so ``make book`` shows seed 0 of the table without training it again. Other seeds go to
+data/runs/phenomena/seed<S>/<name> (all git-ignored). The script is resumable: a finished record
+with the same config is kept, an interrupted one is resumed from its last checkpoint.
 """
 
 from __future__ import annotations
@@ -23,90 +27,100 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 OUT = ROOT / "data" / "runs" / "phenomena"
-BETAS = (0.1, 2.0, 4.0, 8.0)  # beta = 1 is the main vaegan run, read at the same step
-BETA_STEPS = 200
+SEEDS = (0, 1, 2, 3, 4)
+SWEEP_BETAS = (0.1, 2.0, 4.0, 8.0)  # beta 1 is the main vaegan run, read over the sweep's length
+SWEEP_SHARE = 1 / 3  # the sweep's runs are this share of the profile's steps
 
-# name -> (recipe, overrides of the full profile)
+# name -> (recipe, overrides of the full profile; "sweep" marks the shorter beta-sweep runs)
 RUNS: dict[str, tuple[str, dict]] = {
     "vae": ("vae", {}),
     "vaegan": ("vaegan", {}),
-    # Half length: claim 2 compares KLD with the vaegan run at the fix's last step.
-    "vaegan_decoder_fm": ("vaegan_decoder_fm", {"steps": 300}),
-    # The BN cheat with pixel MSE beside feature matching (train.recon_weight, the blog's part-4 idea):
-    # with feature matching alone the held-out pixel MSE stayed at 0.24-0.36 for the first 120 steps.
-    "aegan_bn_recon10": ("aegan_bn", {"recon_weight": 10.0, "steps": 300}),
+    "vaegan_decoder_fm": ("vaegan_decoder_fm", {}),
     "aegan_bn": ("aegan_bn", {}),
-    **{f"vaegan_beta{b:g}": ("vaegan", {"beta": b, "steps": BETA_STEPS}) for b in BETAS},
+    **{f"vaegan_beta{b:g}": ("vaegan", {"beta": b, "sweep": True}) for b in SWEEP_BETAS},
 }
 
 
-def config_for(name: str):
+def seed_dir(seed: int) -> Path:
+    return ROOT / "data" / "runs" / "full" if seed == 0 else OUT / f"seed{seed}"
+
+
+def config_for(name: str, seed: int):
+    """The run's config: exactly what a notebook's ``nb.run`` makes for it (the thread count is set
+    by the worker, not the config, so that seed 0 matches the notebooks' runs)."""
     from vaegan_nb.config import make_config
 
     recipe, overrides = RUNS[name]
-    return make_config(recipe, "full", num_threads=1, **overrides)
+    overrides = dict(overrides)
+    if overrides.pop("sweep", False):
+        overrides["steps"] = sweep_steps()
+    return make_config(recipe, "full", seed=seed, **overrides)
 
 
-def _same_config(run_dir: Path, cfg) -> bool:
-    """The record's config equals ``cfg`` once fields added later are filled with their defaults."""
-    from vaegan_nb.runs import RunRecord
+def sweep_steps() -> int:
+    from vaegan_nb.config import make_config
 
-    try:
-        return RunRecord(run_dir).config.to_dict() == cfg.to_dict()
-    except Exception:  # no record, or one this version cannot read: train again
-        return False
+    return round(make_config("vaegan", "full").train.steps * SWEEP_SHARE)
 
 
-def _train_one(name: str, retrain: bool) -> tuple[str, float, str]:
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+def _train_one(name: str, seed: int, retrain: bool) -> tuple[str, int, float, str]:
+    os.environ["OMP_NUM_THREADS"] = "1"
     import torch
 
     from vaegan_nb import data
-    from vaegan_nb.runs import RunRecord
+    from vaegan_nb.runs import RunRecord, config_matches
     from vaegan_nb.training import train
 
     torch.set_num_threads(1)
-    cfg = config_for(name)
-    run_dir = OUT / name
-    if not retrain and _same_config(run_dir, cfg) and RunRecord(run_dir).finished:
-        return name, 0.0, "kept"
+    cfg = config_for(name, seed)
+    run_dir = seed_dir(seed) / name
+    same = not retrain and config_matches(run_dir, cfg)
+    if same and RunRecord(run_dir).finished:
+        return name, seed, 0.0, "kept"
+    resume = same and (run_dir / "checkpoints" / "last.pt").is_file()
     t0 = time.perf_counter()
-    train(cfg, run_dir, progress=False, frames=data.load_split(cfg.data))  # a Split: the record says which
-    return name, time.perf_counter() - t0, "trained"
+    train(cfg, run_dir, resume=resume, progress=False, frames=data.load_split(cfg.data))
+    return name, seed, time.perf_counter() - t0, "resumed" if resume else "trained"
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("names", nargs="*", help=f"runs to train (default: all of {', '.join(RUNS)})")
+    ap.add_argument("--seeds", nargs="*", type=int, default=list(SEEDS), help="seeds (default: 0-4)")
+    ap.add_argument("--only", nargs="*", default=list(RUNS), help=f"runs (default: all of {', '.join(RUNS)})")
     ap.add_argument("--jobs", type=int, default=2, help="trainings at once (default 2, one thread each)")
     ap.add_argument("--retrain", action="store_true", help="train again even if a finished record matches")
     ap.add_argument("--list", action="store_true", help="print the runs and their settings, train nothing")
     ap.add_argument("--no-table", action="store_true", help="do not regenerate docs/phenomena.md")
     args = ap.parse_args(argv)
 
-    names = args.names or list(RUNS)
-    unknown = [n for n in names if n not in RUNS]
+    unknown = [n for n in args.only if n not in RUNS]
     if unknown:
         print(f"unknown run(s): {', '.join(unknown)}; known: {', '.join(RUNS)}", file=sys.stderr)
         return 2
     if args.list:
-        for n in names:
-            recipe, ov = RUNS[n]
-            print(f"{n:22s} recipe={recipe} {ov}")
+        for n in args.only:
+            t = config_for(n, 0).train
+            print(f"{n:20s} recipe={t.recipe} steps={t.steps} beta={t.beta:g}")
         return 0
 
-    OUT.mkdir(parents=True, exist_ok=True)
-    # Longest first, so two workers finish at about the same time.
-    order = sorted(names, key=lambda n: -config_for(n).train.steps * (3 if RUNS[n][0] != "vae" else 1))
+    jobs = [(n, s) for s in args.seeds for n in args.only]
+    # Seed by seed, longest first within a seed, so the table fills in one whole seed at a time.
+    jobs.sort(key=lambda j: (j[1], -config_for(*j).train.steps * (1 if RUNS[j[0]][0] == "vae" else 5)))
+    failed = 0
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futs = [pool.submit(_train_one, n, args.retrain) for n in order]
+        futs = {pool.submit(_train_one, n, s, args.retrain): (n, s) for n, s in jobs}
         for f in as_completed(futs):
-            name, wall, what = f.result()
-            print(f"{name:22s} {what} ({wall:.0f} s)", flush=True)
+            try:
+                name, seed, wall, what = f.result()
+                print(f"seed {seed} {name:20s} {what} ({wall:.0f} s)", flush=True)
+            except Exception as e:  # one failed run must not lose the others
+                failed += 1
+                n, s = futs[f]
+                print(f"seed {s} {n:20s} FAILED: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
 
     if not args.no_table:
         subprocess.run([sys.executable, str(ROOT / "scripts" / "phenomena_table.py")], check=True)
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -1,14 +1,40 @@
-"""Figures that test the blog's claims on a run record; shared by tests, notebooks and docs.
+"""The blog's nine claims, read off run records (ours) or off the blog's own curves, with one smoothing.
 
-Every function reads smoothed columns (a running median), so one noisy logged step cannot make or
-break a claim.
+A value "at 5%" is the median of the values logged within +-2.5% of the run around 5% of its steps;
+"at the end" is the median over the last 5%. The same reading applies to the blog's curves
+(``blog_value``), so the thresholds can be checked against the original itself. The tests, the
+notebooks and ``scripts/phenomena_table.py`` all read claims through this module.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from .runs import RunRecord
+
+WINDOW = 0.05  # smoothing window, as a share of the run's steps
+BETAS = (0.1, 1.0, 2.0, 4.0, 8.0)
+
+# --- reading a curve ------------------------------------------------------------------------------
+
+
+def at(steps: np.ndarray, values: np.ndarray, frac: float, window: float = WINDOW) -> float:
+    """Median of the finite ``values`` logged within +-window/2 of ``frac`` of the run (the last
+    ``window`` for frac >= 1); step 0 is left out. Falls back to the nearest logged value."""
+    steps, values = np.asarray(steps, dtype=np.float64), np.asarray(values, dtype=np.float64)
+    ok = np.isfinite(values) & (steps > 0)
+    if not ok.any():
+        return float("nan")
+    total = float(steps[ok].max())
+    lo, hi = (total * (1 - window), total) if frac >= 1 else (total * (frac - window / 2), total * (frac + window / 2))
+    sel = ok & (steps >= lo) & (steps <= hi)
+    if not sel.any():  # a window narrower than the log cadence
+        i = np.argmin(np.abs(steps[ok] - total * min(frac, 1.0)))
+        return float(values[ok][i])
+    return float(np.median(values[sel]))
 
 
 def smoothed(values: np.ndarray, window: int = 5) -> np.ndarray:
@@ -25,39 +51,36 @@ def smoothed(values: np.ndarray, window: int = 5) -> np.ndarray:
 
 
 def column(rec: RunRecord, col: str, window: int = 5, skip_step0: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """(steps, smoothed values) of a metrics column, rows with no value dropped."""
+    """(steps, running-median values) of a metrics column, rows with no value dropped."""
     m = rec.metrics()
     steps, v = m["step"], m[col]
     keep = np.isfinite(v) & ((steps > 0) if skip_step0 else True)
     return steps[keep], smoothed(v[keep], window)
 
 
-def at_fraction(rec: RunRecord, col: str, frac: float, window: int = 5) -> float:
-    """Smoothed value of ``col`` at the logged step nearest ``frac`` of the run."""
-    steps, v = column(rec, col, window)
-    if not len(steps):
-        return float("nan")
-    target = frac * steps[-1]
-    return float(v[np.argmin(np.abs(steps - target))])
+def at_fraction(rec: RunRecord, col: str, frac: float, window: float = WINDOW) -> float:
+    """``at`` on a run record's metrics column."""
+    m = rec.metrics()
+    return at(m["step"], m[col], frac, window)
 
 
-def final(rec: RunRecord, col: str, window: int = 5) -> float:
+def final(rec: RunRecord, col: str, window: float = WINDOW) -> float:
     return at_fraction(rec, col, 1.0, window)
 
 
-def growth(rec: RunRecord, col: str, early: float = 0.05, window: int = 5) -> float:
-    """Smoothed value at the end divided by the value at ``early`` of the run."""
+def growth(rec: RunRecord, col: str, early: float = 0.05, window: float = WINDOW) -> float:
+    """Value at the end over the value at ``early`` of the run."""
     return final(rec, col, window) / at_fraction(rec, col, early, window)
 
 
-def tail_change(rec: RunRecord, col: str, tail: float = 0.2, window: int = 5) -> float:
-    """Relative change of the smoothed column over the last ``tail`` of the run: |end - start| / start."""
+def tail_change(rec: RunRecord, col: str, tail: float = 0.2, window: float = WINDOW) -> float:
+    """Relative change over the last ``tail`` of the run: |end - start| / start."""
     start = at_fraction(rec, col, 1.0 - tail, window)
     return abs(final(rec, col, window) - start) / abs(start)
 
 
 def first_step_below(rec: RunRecord, col: str, threshold: float, window: int = 3) -> int | None:
-    """First logged step at which the smoothed column is below ``threshold``."""
+    """First logged step at which the running median of ``col`` is below ``threshold``."""
     steps, v = column(rec, col, window)
     hit = np.nonzero(v < threshold)[0]
     return int(steps[hit[0]]) if len(hit) else None
@@ -68,12 +91,213 @@ def peak(rec: RunRecord, col: str, window: int = 1) -> float:
     return float(np.nanmax(v)) if len(v) else float("nan")
 
 
-def ratio_at_end(a: RunRecord, b: RunRecord, col: str, window: int = 5) -> float:
-    """Smoothed ``col`` of run ``a`` over run ``b`` at the last step both logged."""
-    sa, va = column(a, col, window)
-    sb, vb = column(b, col, window)
-    common = np.intersect1d(sa, sb)
-    if not len(common):
-        return float("nan")
-    s = common[-1]
-    return float(va[sa == s][0] / vb[sb == s][0])
+def ratio_at_end(a: RunRecord, b: RunRecord, col: str, window: float = WINDOW) -> float:
+    """``col`` of run ``a`` over run ``b``, both read at the end."""
+    return final(a, col, window) / final(b, col, window)
+
+
+# --- baselines ------------------------------------------------------------------------------------
+
+
+def mean_frame_mse(rec: RunRecord) -> float:
+    """Held-out MSE of always predicting the training set's mean frame, in [-1, 1] units.
+
+    The floor any reconstruction must beat to show it encodes anything about the frame.
+    """
+    train, test = _frames(rec)
+    mean = train.astype(np.float64).mean(axis=0) / 127.5 - 1
+    held = test[:64].astype(np.float64) / 127.5 - 1  # the loop's held-out batch (training.HELD_OUT)
+    return float(((held - mean) ** 2).mean())
+
+
+def real_palette_fidelity(rec: RunRecord) -> float:
+    """The palette fidelity of real held-out frames against the run's own training frames."""
+    from . import diagnostics
+
+    train, test = _frames(rec)
+    ref = diagnostics.frame_reference(train[: diagnostics.REFERENCE_FRAMES])
+    return diagnostics.palette_fidelity(test[: rec.config.train.n_fixed], ref)
+
+
+_FRAMES: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _frames(rec: RunRecord) -> tuple[np.ndarray, np.ndarray]:
+    from .data import load_frames
+
+    d = rec.config.data
+    key = repr(d)
+    if key not in _FRAMES:
+        _FRAMES.clear()  # one data config at a time is all a table or a test needs
+        _FRAMES[key] = load_frames(d)
+    return _FRAMES[key]
+
+
+# --- the claims -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Reading:
+    """One claim read on one set of runs (one seed): whether it holds, and the figures it rests on."""
+
+    ok: bool
+    figures: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Claim:
+    number: int
+    title: str
+    target: str
+    runs: tuple[str, ...]  # run names it reads (see RUN_NAMES)
+    read: Callable[[Mapping[str, RunRecord]], Reading]
+    blog: str = ""  # the blog's own value, read the same way on its curves (scripts/phenomena_table.py)
+
+
+def _bn_name(beta: float) -> str:
+    return f"vaegan_beta{beta:g}"
+
+
+class Truncated(RunRecord):
+    """A run record read only up to ``last_step`` (beta 1 of the sweep is the main run's first part)."""
+
+    def __init__(self, rec: RunRecord, last_step: int):
+        super().__init__(rec.path)
+        self.last_step = last_step
+
+    def metrics(self) -> dict[str, np.ndarray]:
+        m = super().metrics()
+        keep = m["step"] <= self.last_step
+        return {k: v[keep] for k, v in m.items()}
+
+    def timelapse(self) -> dict[str, np.ndarray]:
+        tl = super().timelapse()
+        keep = tl["steps"] <= self.last_step
+        return {k: (v[keep] if k in ("steps", "frames", "latents") else v) for k, v in tl.items()}
+
+
+def complete_sweep(runs: Mapping[str, RunRecord]) -> dict[str, RunRecord]:
+    """``runs`` plus "vaegan_beta1": the main vaegan run read over the sweep's length, when the sweep
+    is shorter (the same seed and config, so the same trajectory up to that step)."""
+    out = dict(runs)
+    sweep = [r for b in BETAS if b != 1.0 and (r := runs.get(_bn_name(b))) is not None]
+    if "vaegan_beta1" not in out and "vaegan" in runs and sweep:
+        out["vaegan_beta1"] = Truncated(runs["vaegan"], sweep[0].config.train.steps)
+    return out
+
+
+def _claim1(r: Mapping[str, RunRecord]) -> Reading:
+    vae = r["vae"]
+    rel = final(vae, "pixel_test") / mean_frame_mse(vae)
+    change = tail_change(vae, "kld")
+    return Reading(rel <= 0.6 and change < 0.10, {"pixel_test / mean-frame MSE": rel, "KLD change, last 20%": change})
+
+
+def _claim2(r: Mapping[str, RunRecord]) -> Reading:
+    g = growth(r["vaegan"], "kld")
+    vs_fix = ratio_at_end(r["vaegan"], r["vaegan_decoder_fm"], "kld")
+    return Reading(g >= 2.5 and vs_fix >= 10, {"KLD end / 5%": g, "KLD vs the fix": vs_fix})
+
+
+def _claim3(r: Mapping[str, RunRecord]) -> Reading:
+    p, f = growth(r["vaegan"], "pixel"), growth(r["vaegan"], "fm")
+    return Reading(p <= 0.7 and f >= 3, {"pixel end / 5%": p, "fm end / 5%": f})
+
+
+def _claim4(r: Mapping[str, RunRecord]) -> Reading:
+    b01, b1, vae = (final(r[n], "z_norm_ratio") for n in ("vaegan_beta0.1", "vaegan", "vae"))
+    return Reading(b01 >= 1.5 and b1 >= 1.2 and 0.9 <= vae <= 1.1,
+                   {"|z|/sqrt(d), beta 0.1": b01, "|z|/sqrt(d), beta 1": b1, "|z|/sqrt(d), VAE": vae})
+
+
+def _claim5(r: Mapping[str, RunRecord]) -> Reading:
+    fix = r["vaegan_decoder_fm"]
+    first = first_step_below(fix, "d_loss", 0.05)
+    total = int(fix.metrics()["step"].max())
+    share = float("inf") if first is None else first / total
+    return Reading(share <= 0.10, {"D loss < 0.05 at (share of the run)": share})
+
+
+def _claim6(r: Mapping[str, RunRecord]) -> Reading:
+    grow = {b: growth(r[_bn_name(b)], "kld") for b in BETAS}
+    z = [final(r[_bn_name(b)], "z_norm_ratio") for b in BETAS]
+    falls = all(later <= earlier * 1.05 for earlier, later in zip(z, z[1:], strict=False)) and z[-1] < z[0]
+    figs = {f"KLD growth, beta {b:g}": g for b, g in grow.items()}
+    figs.update({f"|z|/sqrt(d), beta {b:g}": v for b, v in zip(BETAS, z, strict=True)})
+    return Reading(min(grow.values()) >= 1.5 and falls, figs)
+
+
+def _claim7(r: Mapping[str, RunRecord]) -> Reading:
+    kb = r["aegan_bn"].metrics()["kld_batch"]
+    top = float(np.nanmax(kb))
+    return Reading(top < 1.0, {"batch KLD, max": top})
+
+
+def _claim8(r: Mapping[str, RunRecord]) -> Reading:
+    bn, fix = r["aegan_bn"], r["vaegan_decoder_fm"]
+    rel = final(bn, "pixel_test") / mean_frame_mse(bn)
+    vs_fix = ratio_at_end(bn, fix, "pixel_test")
+    return Reading(rel <= 0.7 and vs_fix < 1.0, {"pixel_test / mean-frame MSE": rel, "pixel_test vs the fix": vs_fix})
+
+
+def collapse_reading(rec: RunRecord) -> dict[str, float]:
+    """Claim 9's figures: the fakes' best palette fidelity (relative to real frames), when, and what
+    happened to their diversity and duplicates afterwards."""
+    from . import diagnostics
+
+    tl = rec.timelapse()
+    steps, frames = tl["steps"], tl["frames"]
+    m = rec.metrics()
+    pal = np.interp(steps, m["step"][np.isfinite(m["palette"])], m["palette"][np.isfinite(m["palette"])])
+    rel = pal / real_palette_fidelity(rec)
+    best = int(np.argmax(rel))
+    div = np.array([diagnostics.diversity(f) for f in frames])
+    # The fall is measured from diversity's highest point at or after the palette peak.
+    p = best + int(np.argmax(div[best:]))
+    drop = 1 - div[p:].min() / div[p] if div[p] > 0 else 0.0
+    dups = max(float(diagnostics.collapsed_samples(f).mean()) for f in frames[best:])
+    return {"palette peak / real": float(rel[best]), "palette peak step": float(steps[best]),
+            "diversity drop after": float(drop), "duplicate share after": dups}
+
+
+def _claim9(r: Mapping[str, RunRecord]) -> Reading:
+    f = collapse_reading(r["aegan_bn"])
+    looks = f["palette peak / real"] >= 0.7
+    collapses = f["diversity drop after"] >= 0.5 or f["duplicate share after"] >= 0.25
+    return Reading(looks and collapses, f)
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim(1, "VAE: reconstructs held-out frames, and its KLD converges",
+          "pixel_test <= 0.6 x mean-frame MSE; KLD changes < 10% over the last 20%", ("vae",), _claim1),
+    Claim(2, "Mistaken VAE-GAN: the KLD grows instead of converging",
+          "KLD(end) >= 2.5 x KLD(5%); >= 10 x the decoder-only fix's KLD at the end",
+          ("vaegan", "vaegan_decoder_fm"), _claim2),
+    Claim(3, "Mistaken VAE-GAN: pixel error falls while feature matching grows",
+          "pixel(end) <= 0.7 x pixel(5%); fm(end) >= 3 x fm(5%)", ("vaegan",), _claim3),
+    Claim(4, "The codes drift off the sqrt(d) shell",
+          "mean|z|/sqrt(d) >= 1.5 at beta 0.1, >= 1.2 at beta 1; the VAE within 0.9-1.1",
+          ("vaegan_beta0.1", "vaegan", "vae"), _claim4),
+    Claim(5, "The discriminator wins quickly in the decoder-only fix",
+          "D loss < 0.05 within the first 10% of the run", ("vaegan_decoder_fm",), _claim5),
+    Claim(6, "A larger beta does not stop the KLD's growth",
+          "KLD(end) >= 1.5 x KLD(5%) for every beta in 0.1, 1, 2, 4, 8; mean|z| falls as beta rises",
+          tuple(_bn_name(b) for b in BETAS), _claim6),
+    Claim(7, "BN cheat: the batch KLD stays bounded", "batch KLD < 1 at every logged step",
+          ("aegan_bn",), _claim7),
+    Claim(8, "BN cheat: sharp reconstructions",
+          "pixel_test <= 0.7 x mean-frame MSE at the end; below the decoder-only fix's",
+          ("aegan_bn", "vaegan_decoder_fm"), _claim8),
+    Claim(9, "BN cheat: fakes from fixed noise look like frames, then collapse",
+          "palette fidelity peaks >= 0.7 x real frames'; after it, diversity falls >= 50% from its peak "
+          "or >= 25% of the samples are near-duplicates or blank", ("aegan_bn",), _claim9),
+)
+
+RUN_NAMES = tuple(dict.fromkeys(n for c in CLAIMS for n in c.runs))
+
+
+def read_claim(claim: Claim, runs: Mapping[str, RunRecord]) -> Reading | None:
+    """The claim read on ``runs`` (name -> record), or None when one of its runs is missing."""
+    if any(n not in runs for n in claim.runs):
+        return None
+    return claim.read(runs)
