@@ -32,7 +32,10 @@ def test_loss_panels_overlays_runs_and_flags_missing_columns(runs):
     titles = _titles(fig)
     assert titles[0].startswith("pixel") and titles[1].startswith("KLD") and titles[3].startswith("GAN")
     kld_ax = fig.axes[1]
-    assert kld_ax.get_yscale() == "log" and len(kld_ax.get_lines()) == 3  # gan: kld + batch; vae: kld
+    labelled = [ln for ln in kld_ax.get_lines() if not ln.get_label().startswith("_")]
+    assert kld_ax.get_yscale() == "log" and len(labelled) == 3  # gan: kld + batch; vae: kld
+    # Each series twice: the raw logged values faintly, their running mean boldly.
+    assert len(kld_ax.get_lines()) == 6 and all(ln.get_alpha() < 0.5 for ln in kld_ax.get_lines() if ln not in labelled)
     vae_only = plots.loss_panels(runs[1])
     gan_ax = vae_only.axes[3]
     assert not gan_ax.get_lines() and "no d_loss / g_loss" in gan_ax.texts[0].get_text()
@@ -80,3 +83,22 @@ def test_sample_grid():
     fig = plots.sample_grid(frames, "real frames")
     (ax,) = fig.axes
     assert ax.get_title() == "real frames" and ax.images[0].get_array().shape[:2] == (106, 170)
+
+
+def test_running_mean_keeps_length_and_smooths_noise():
+    rng = np.random.default_rng(0)
+    y = np.linspace(0, 1, 400) + rng.normal(0, 0.2, 400)
+    sm = plots.running_mean(y)
+    assert sm.shape == y.shape
+    assert np.std(np.diff(sm)) < 0.2 * np.std(np.diff(y))
+    assert plots.running_mean(np.array([3.0])) == pytest.approx([3.0])
+
+
+def test_blog_comparison_draws_ours_beside_the_blogs_own_curve(runs):
+    gan = runs[0]
+    fig = plots.blog_comparison([(gan, "kld", "2019-04-11_kld", "Training", "KLD"),
+                                 (gan, "fm", "2019-04-11_feats", "Input vs Reconstructed - Training", "fm")])
+    assert len(fig.axes) == 2
+    labels = [ln.get_label() for ln in fig.axes[0].get_lines()]
+    assert any(lb.startswith("ours") for lb in labels)
+    assert any("blog, part 1" in lb for lb in labels)

@@ -93,7 +93,9 @@ def _plot_columns(ax: Axes, recs: Sequence[RunRecord], metrics: Sequence[dict], 
             if len(x) == 0:
                 continue
             name = col if len(recs) == 1 else f"{_label(rec)}: {col}"
-            ax.plot(x, y, ls, color=colour, lw=1.3, label=name)
+            # The raw logged values faintly, a running mean over them boldly, as the blog drew its curves.
+            ax.plot(x, y, ls, color=colour, lw=0.6, alpha=0.25)
+            ax.plot(x, running_mean(y), ls, color=colour, lw=1.5, label=name)
             drawn += 1
     ax.set_title(title)
     if not drawn:
@@ -105,6 +107,16 @@ def _plot_columns(ax: Axes, recs: Sequence[RunRecord], metrics: Sequence[dict], 
     ax.grid(alpha=0.3)
     if drawn > 1:
         ax.legend(fontsize="x-small")
+
+
+def running_mean(y: np.ndarray, share: float = 0.05) -> np.ndarray:
+    """Centred running mean over ``share`` of the points (at least 1), shrinking at the ends."""
+    y = np.asarray(y, dtype=np.float64)
+    k = max(1, int(round(share * len(y))) // 2)
+    c = np.concatenate([[0.0], np.cumsum(y)])
+    i = np.arange(len(y))
+    lo, hi = np.maximum(i - k, 0), np.minimum(i + k + 1, len(y))
+    return (c[hi] - c[lo]) / (hi - lo)
 
 
 def loss_panels(runs: RunLike | Iterable[RunLike]) -> Figure:
@@ -284,4 +296,53 @@ def sample_grid(frames: np.ndarray, title: str = "", nrow: int | None = None) ->
     ax.set_axis_off()
     if title:
         ax.set_title(title)
+    return fig
+
+
+# --- our curves beside the blog's ---------------------------------------------------------------
+
+BlogPanel = tuple[RunLike, str, str, str, str]  # (run, our column, blog figure, blog series, title)
+
+
+def blog_comparison(panels: Sequence[BlogPanel], growth: bool = True, early: float = 0.05) -> Figure:
+    """Our curve and the blog's on one axes per panel, each on its own run's length (0 to 1).
+
+    With ``growth`` both are divided by their value at ``early`` of the run (the claims' "at 5%"),
+    so a curve that grows 3-fold ends at 3 whatever its units; otherwise each keeps its own y axis.
+    The blog's curves are its own numbers (data/blog_curves/), drawn grey and labelled with the post.
+    """
+    from . import blog_curves, claims
+
+    fig = Figure(figsize=(4.2 * len(panels), 3.3), layout="constrained")
+    axs = np.atleast_1d(fig.subplots(1, len(panels)))
+    for ax, (run, col, figure, series, title) in zip(axs, panels, strict=True):
+        rec = _records(run)[0]
+        x, y = _series(rec.metrics(), col, positive=growth)
+        x, y = x[x > 0], y[x > 0]
+        bx, by = blog_curves.series(figure, series)
+        bx, by = bx[bx > 0], by[bx > 0]
+        # The blog's lines carry spikes where its running mean restarted; a running median hides them.
+        ours, blog, blog_raw = running_mean(y), claims.smoothed(by, max(3, len(by) // 40)), by
+        if growth:
+            ours = ours / claims.at(x, y, early)
+            blog, blog_raw = (v / claims.at(bx, by, early) for v in (blog, blog_raw))
+        ax.plot(x / x.max(), ours, color="C0", lw=1.6, label=f"ours: {_label(rec)}, {int(x.max())} steps")
+        target = ax if growth else ax.twinx()
+        target.plot(bx / bx.max(), blog_raw, color="0.45", lw=0.6, alpha=0.25)
+        target.plot(bx / bx.max(), blog, color="0.45", lw=1.4, ls="--",
+                    label=f"{blog_curves.label(figure, series)}, {int(bx.max()):,} steps")
+        ax.axvline(early, color="0.7", lw=0.8, ls=":")
+        ax.set_xlabel("share of the run")
+        ax.set_ylabel(f"{col} / its value at {early:.0%}" if growth else f"ours: {col}")
+        if not growth:
+            target.set_ylabel("blog")
+        if growth and max(np.nanmax(ours), np.nanmax(blog)) / max(min(np.nanmin(ours), np.nanmin(blog)), 1e-12) > 30:
+            ax.set_yscale("log")
+        ax.set_title(title, fontsize="medium")
+        ax.grid(alpha=0.3)
+        handles = ax.get_legend_handles_labels()
+        if target is not ax:
+            h2 = target.get_legend_handles_labels()
+            handles = (handles[0] + h2[0], handles[1] + h2[1])
+        ax.legend(*handles, fontsize="x-small")
     return fig

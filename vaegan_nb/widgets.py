@@ -12,7 +12,7 @@ import io
 import math
 import os
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import ipywidgets as widgets
 import numpy as np
@@ -63,7 +63,8 @@ class _CursorPlot:
     2-pixel column into the cached pixels and encoding the small PNG measured ~3 ms.
     """
 
-    def __init__(self, names: Sequence[str], metrics: Sequence[dict], columns: Sequence[str]):
+    def __init__(self, names: Sequence[str], metrics: Sequence[dict], columns: Sequence[str],
+                 marks: Mapping[str, float] | None = None):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
@@ -84,6 +85,10 @@ class _CursorPlot:
             vals = vals[np.isfinite(vals)]
             if len(vals) and vals.min() > 0 and vals.max() / vals.min() > 100:
                 ax.set_yscale("log")
+            for k, (label, step) in enumerate((marks or {}).items()):
+                ax.axvline(step, color="0.35", ls="--", lw=0.8)
+                ax.text(step, 0.97 - 0.1 * k, f" {label}", transform=ax.get_xaxis_transform(), fontsize="xx-small",
+                        va="top", color="0.25")
             ax.set_title(col, fontsize="small")
             ax.tick_params(labelsize="x-small")
         if len(names) > 1:
@@ -118,7 +123,8 @@ class TimelapsePlayer:
     """
 
     def __init__(self, runs: RunLike | Iterable[RunLike], scale: int = 3,
-                 metrics: Sequence[str] = ("kld", "kld_batch", "pixel", "diversity"), interval: int = 150):
+                 metrics: Sequence[str] = ("kld", "kld_batch", "pixel", "diversity"), interval: int = 150,
+                 marks: Mapping[str, float] | None = None):
         self.records = as_records(runs)
         tls = [r.timelapse() for r in self.records]
         _check_noise([(r.name, tl.get("noise")) for r, tl in zip(self.records, tls, strict=True)])
@@ -153,7 +159,7 @@ class TimelapsePlayer:
                                layout=widgets.Layout(flex="1 1 0%", min_width="0", align_items="flex-start"))
                   for r, im in zip(self.records, self.images, strict=True)]
         self.label = widgets.HTML()
-        self._plot = _CursorPlot([r.name for r in self.records], self._metrics, metrics)
+        self._plot = _CursorPlot([r.name for r in self.records], self._metrics, metrics, marks)
         self.plot = widgets.Image(format="png")
         children = [widgets.HBox([self.play, self.slider, self.speed, self.loop]), self.label,
                     widgets.HBox(panels)]
@@ -252,15 +258,17 @@ def static_gif(runs: RunLike | Iterable[RunLike], fps: float = 8, scale: int = 2
 def display_timelapse(runs: RunLike | Iterable[RunLike], scale: int = 3, gif_scale: int = 2, fps: float = 8,
                       max_frames: int | None = 60, samples: int | None = 16,
                       metrics: Sequence[str] = ("kld", "kld_batch", "pixel", "diversity"),
-                      gif_path: str | os.PathLike | None = None) -> TimelapsePlayer:
+                      gif_path: str | os.PathLike | None = None,
+                      marks: Mapping[str, float] | None = None) -> TimelapsePlayer:
     """Show the player (live kernels) and the static GIF (every viewer); returns the player.
 
+    ``marks``: label -> step, drawn as dashed lines on the metric panels (e.g. {"collapse": 1850}).
     ``gif_path``: also write the full GIF there (all samples and snapshots, 2x), as ``export_gif`` does.
     """
     from IPython.display import display
 
     recs = as_records(runs)
-    player = TimelapsePlayer(recs, scale=scale, metrics=metrics, interval=int(round(1000 / fps)))
+    player = TimelapsePlayer(recs, scale=scale, metrics=metrics, interval=int(round(1000 / fps)), marks=marks)
     display(player)
     display(static_gif(recs, fps=fps, scale=gif_scale, max_frames=max_frames, samples=samples))
     if gif_path is not None:
