@@ -22,7 +22,7 @@ lab: setup
 # The whole suite in the ci profile (set by tests/conftest.py): unit tests, claim tests and the
 # four notebooks under strict nbval.
 test: setup
-	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg tests notebooks
+	$(PY) -m pytest --nbval tests notebooks
 
 # Execute every notebook in place in the full profile: the stored outputs and out/*.gif come from here.
 book: setup

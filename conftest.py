@@ -1,4 +1,8 @@
-"""Test-wide settings: the fast ``ci`` profile, for the unit tests and the nbval kernels alike."""
+"""Test-wide settings, for every path pytest is pointed at (tests/ and notebooks/ alike).
+
+Plain ``pytest --nbval notebooks/`` then runs the notebooks in the fast ``ci`` profile, and
+pyproject's addopts add the nbval sanitizers, exactly as ``make test`` does.
+"""
 
 import os
 
