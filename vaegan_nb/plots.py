@@ -8,7 +8,7 @@ cell that returns one shows it once, and a long session does not pile up open fi
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -345,4 +345,29 @@ def blog_comparison(panels: Sequence[BlogPanel], growth: bool = True, early: flo
             h2 = target.get_legend_handles_labels()
             handles = (handles[0] + h2[0], handles[1] + h2[1])
         ax.legend(*handles, fontsize="x-small")
+    return fig
+
+
+def drift_by_beta(sweep: Mapping[float, RunLike]) -> Figure:
+    """Where the codes end up, by beta: our mean|z|/sqrt(d) at the end of each sweep run beside the
+    blog's (its held-out codes' mean distance from the origin over sqrt(1024), at the end of its runs)."""
+    from . import blog_curves, claims
+
+    fig = Figure(figsize=(5.2, 3.4), layout="constrained")
+    ax = fig.subplots()
+    betas = sorted(sweep)
+    ours = [claims.final(_records(sweep[b])[0], "z_norm_ratio") for b in betas]
+    ax.plot(betas, ours, "o-", color="C0", label="ours, end of each run")
+    blog_b = [0.1, 1, 2, 8]
+    shell = np.sqrt(blog_curves.LATENT_DIM)
+    blog = [claims.at(*blog_curves.series("2019-05-09_latent", f"β={b:g} - Test"), 1.0) / shell for b in blog_b]
+    ax.plot(blog_b, blog, "s--", color="0.45", label="blog, 'beta VAE-GAN?' (latent: test)")
+    ax.axhline(1.0, color="C3", lw=0.8, ls=":", label="the N(0, I) shell")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("beta")
+    ax.set_ylabel("mean |z| / sqrt(d)")
+    ax.set_title("distance of the codes from the origin, by beta")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize="x-small")
     return fig
