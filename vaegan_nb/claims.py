@@ -255,7 +255,8 @@ def collapse_reading(rec: RunRecord) -> dict[str, float]:
     # The fall is measured from diversity's highest point at or after the palette peak.
     p = best + int(np.argmax(div[best:]))
     drop = 1 - div[p:].min() / div[p] if div[p] > 0 else 0.0
-    dups = max(float(diagnostics.collapsed_samples(f).mean()) for f in frames[best:])
+    # Strictly after the peak: samples that were already alike when the fakes looked best are no collapse.
+    dups = max((float(diagnostics.collapsed_samples(f).mean()) for f in frames[best + 1:]), default=0.0)
     return {"palette peak / real": float(rel[best]), "palette peak step": float(steps[best]),
             "diversity drop after": float(drop), "duplicate share after": dups}
 
