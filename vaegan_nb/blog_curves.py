@@ -43,3 +43,19 @@ def label(figure: str, name: str) -> str:
     """A legend label that cites the post and figure."""
     date, what = figure.split("_", 1)
     return f"blog, {POSTS.get(date, date)} ({what}: {name})"
+
+
+def growth(figure: str, name: str, early: float = 0.05) -> tuple[float, float, float]:
+    """(value at ``early`` of the run, value at the end, their ratio), read as the claims read ours."""
+    from .claims import at
+
+    steps, values = series(figure, name)
+    a, b = at(steps, values, early), at(steps, values, 1.0)
+    return a, b, b / a
+
+
+def final(figure: str, name: str) -> float:
+    """The value at the end of the run (the median over its last 5%)."""
+    from .claims import at
+
+    return at(*series(figure, name), 1.0)
