@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from vaegan_nb.config import make_config
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -147,11 +149,12 @@ def test_frames_on_a_messy_folder_of_screenshots(tmp_path):
     assert "Screenshot_0004.png (empty file)" in warned[0] and "Screenshot_0005.jpg" in warned[0]
     found, kept = r.stdout.strip().splitlines()
     assert found == f"found 5 images and 1 video in {src}"
-    assert kept.startswith("kept 3 of 5 images, resized to 80x48 RGB keeping the aspect (3 centre-cropped)")
+    d = make_config("vae", "ci").data  # the CLI's profile here (conftest sets ci)
+    assert kept.startswith(f"kept 3 of 5 images, resized to {d.width}x{d.height} RGB keeping the aspect (3 centre-cropped)")
     assert "10 frames of 1 of 1 video" in kept
     for name in ("Screenshot_0001.png", "Screenshot_0002.png", "Screenshot_0003.png"):
         with Image.open(tmp_path / "out" / name) as im:
-            assert im.size == (80, 48) and im.mode == "RGB"
+            assert im.size == (d.width, d.height) and im.mode == "RGB"
 
 
 def test_runs_recorded_before_the_split_field_still_summarise(tmp_path):
