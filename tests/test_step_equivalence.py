@@ -61,13 +61,20 @@ def test_fast_step_moves_parameters_like_the_reference(recipe, channels_last, fr
     moved = max((ref[k] - p0).abs().max().item()
                 for k, p0 in _params(_trajectory_start(cfg)).items())
     assert moved > 1e-4, "the parameters did not move, so the comparison proves nothing"
-    worst = max(ours, key=lambda k: (ours[k] - ref[k]).abs().max().item())
-    diff = (ours[worst] - ref[worst]).abs().max().item()
-    # In NCHW the floats come out identical (0.0 on the machine this was written on). Channels-last
-    # reorders the sums inside convolutions, and Adam's early steps magnify those last-bit differences
-    # to about 2% of how far the parameters moved at worst (the BN-cheat head, 4 steps).
-    tol = 1e-6 if not channels_last else 0.05 * moved
-    assert diff <= tol, f"{recipe}: {worst} differs by {diff:.2e} after {STEPS} steps (moved up to {moved:.2e})"
+    if not channels_last:
+        # In NCHW the floats come out identical (0.0 on the machine this was written on).
+        worst = max(ours, key=lambda k: (ours[k] - ref[k]).abs().max().item())
+        diff = (ours[worst] - ref[worst]).abs().max().item()
+        assert diff <= 1e-6, f"{recipe}: {worst} differs by {diff:.2e} after {STEPS} steps (moved up to {moved:.2e})"
+        return
+    # Channels-last reorders the sums inside convolutions. In Adam's first steps an entry whose
+    # gradient is near zero can take a full step either way on a last-bit difference, so one entry's
+    # difference says little; the update as a whole is what must agree. Measured 2026-11-25 at the
+    # 24x40 profile: 0 for three recipes, 4% for the BN cheat, whose batch of 8 magnifies rounding.
+    start = _params(_trajectory_start(cfg))
+    off = sum(((ours[k] - ref[k]) ** 2).sum() for k in ref).sqrt().item()
+    update = sum(((ref[k] - start[k]) ** 2).sum() for k in ref).sqrt().item()
+    assert off <= 0.1 * update, f"{recipe}: the update differs by {off / update:.1%} of its size after {STEPS} steps"
 
 
 def _trajectory_start(cfg):
