@@ -41,7 +41,9 @@ def _fmt(x: float) -> str:
     if not math.isfinite(x):
         return "never" if x == math.inf else "n/a"
     a = abs(x)
-    return f"{x:.2e}" if a and (a >= 1000 or a < 1e-3) else f"{x:.3g}"
+    if 1000 <= a < 1e6:
+        return f"{x:,.0f}"
+    return f"{x:.2e}" if a and (a >= 1e6 or a < 1e-3) else f"{x:.3g}"
 
 
 def blog_values() -> dict[int, str]:
