@@ -76,11 +76,11 @@ def test_turf_other_sizes_and_throughput(capsys):
 
 
 def test_load_frames_turf_disjoint_and_cached():
-    cfg = DataConfig(n_train=200, n_test=50, seed=5)
+    cfg = DataConfig(n_train=200, n_test=50, seed=5, height=H, width=W)
     train, test = data.load_frames(cfg)
     assert train.shape == (200, H, W, 3) and test.shape == (50, H, W, 3)
     assert not {f.tobytes() for f in train} & {f.tobytes() for f in test}
-    again = data.load_frames(DataConfig(n_train=200, n_test=50, seed=5))
+    again = data.load_frames(DataConfig(n_train=200, n_test=50, seed=5, height=H, width=W))
     assert again[0] is train  # cached, not regenerated
     assert not train.flags.writeable  # so nobody edits the cache in place
     with warnings.catch_warnings():
