@@ -705,7 +705,7 @@ def test_train_or_load_reuses_a_finished_run_and_retrains_on_config_change(tmp_p
     assert rec.finished and {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in run.rglob("*")
                              if p.is_file()} == files
 
-    changed = tiny_cfg("vae", steps=4, lr=1e-3)
+    changed = tiny_cfg("vae", steps=4, lr=2e-3)  # any lr but the profile's
     rec = train_or_load(changed, run, progress=False)
     assert rec.finished and rec.config == changed
     assert rec.metrics()["step"].tolist() == [0, 1, 2, 3, 4]
