@@ -49,16 +49,12 @@ def _fmt(x: float) -> str:
 def blog_values() -> dict[int, str]:
     """The blog's own figure for each claim it has a curve for, read with claims.at."""
 
-    def growth(fig: str, name: str) -> tuple[float, float, float]:
-        s, v = bc.series(fig, name)
-        a, b = C.at(s, v, 0.05), C.at(s, v, 1.0)
-        return a, b, b / a
-
+    growth = bc.growth
     k = growth("2019-04-11_kld", "Training")
     p = growth("2019-04-11_pixel", "Training")
     f = growth("2019-04-11_feats", "Input vs Reconstructed - Training")
     shell = math.sqrt(bc.LATENT_DIM)
-    drift = {b: C.at(*bc.series("2019-05-09_latent", f"β={b:g} - Test"), 1.0) / shell for b in (0.1, 1, 2, 8)}
+    drift = {b: bc.final("2019-05-09_latent", f"β={b:g} - Test") / shell for b in (0.1, 1, 2, 8)}
     sweep = {b: growth("2019-05-09_kld", f"β={b:g} - Train")[2] for b in (0.1, 1, 2, 4, 8)}
     kb = bc.series("2019-05-16_kld", "Train")[1]
     pt = growth("2019-05-16_pixel", "Test")
@@ -68,7 +64,7 @@ def blog_values() -> dict[int, str]:
         4: "; ".join(f"beta {b:g}: {v:.2f}" for b, v in drift.items()),
         6: "KLD growth " + ", ".join(f"{g:.1f}" for g in sweep.values()) + " for beta 0.1-8; |z|/sqrt(d) "
            + ", ".join(f"{v:.2f}" for v in drift.values()) + " for beta 0.1, 1, 2, 8",
-        7: f"max {np.max(kb):.2f}, end {C.at(*bc.series('2019-05-16_kld', 'Train'), 1.0):.2f}",
+        7: f"max {np.max(kb):.2f}, end {bc.final('2019-05-16_kld', 'Train'):.2f}",
         8: f"test pixel {pt[0]:.2f} -> {pt[1]:.3f} (x{pt[2]:.2f} its start)",
     }
 
