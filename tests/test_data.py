@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from vaegan_nb import data
+from vaegan_nb import data, footage, turf
 from vaegan_nb.config import DataConfig
 from vaegan_nb.errors import DataError
 
@@ -27,50 +27,50 @@ def _near(frames, colour, tol):
 
 
 def test_turf_deterministic_and_seeded():
-    a = data.turf_frames(40, H, W, seed=3)
+    a = turf.turf_frames(40, H, W, seed=3)
     assert a.dtype == np.uint8 and a.shape == (40, H, W, 3)
-    assert np.array_equal(a, data.turf_frames(40, H, W, seed=3))
-    assert not np.array_equal(a, data.turf_frames(40, H, W, seed=4))
+    assert np.array_equal(a, turf.turf_frames(40, H, W, seed=3))
+    assert not np.array_equal(a, turf.turf_frames(40, H, W, seed=4))
     # Frame i depends only on (seed, i): a short run is a prefix of a long one.
-    assert np.array_equal(a[:10], data.turf_frames(10, H, W, seed=3))
+    assert np.array_equal(a[:10], turf.turf_frames(10, H, W, seed=3))
     assert len({f.tobytes() for f in a}) == len(a)
     assert a.min() < 60 and a.max() > 200  # dark obstacles/HUD and bright ink both present
 
 
 def test_turf_two_team_colours_and_hud_share():
-    frames = data.turf_frames(64, H, W, seed=0)
-    top = data.hud_height(H)
-    tol = data.TEAM_JITTER + 1
+    frames = turf.turf_frames(64, H, W, seed=0)
+    top = turf.hud_height(H)
+    tol = turf.TEAM_JITTER + 1
     both = 0
     for f in frames:
         # The frame's pair: the one whose two colours cover the HUD bar row.
         bar = f[1, 1:W - 1][None]
-        pair = next(p for p in data.TEAM_PAIRS if (_near(bar, p[0], tol) | _near(bar, p[1], tol)).all())
+        pair = next(p for p in turf.TEAM_PAIRS if (_near(bar, p[0], tol) | _near(bar, p[1], tol)).all())
         arena = f[top:]
         in_a, in_b = _near(arena, pair[0], tol).sum(), _near(arena, pair[1], tol).sum()
         both += in_a > 0 and in_b > 0
         # The bar's split follows the inked shares (HUD background around it).
         bar_a = _near(bar, pair[0], tol).sum()
         assert abs(bar_a / (W - 2) - in_a / max(in_a + in_b, 1)) <= 1.5 / (W - 2) + 1e-9
-        assert _near(f[0], data.HUD_BACKGROUND, 0).all()
+        assert _near(f[0], turf.HUD_BACKGROUND, 0).all()
     assert both >= 0.9 * len(frames)
 
 
 def test_turf_palette_constants():
-    pal = data.turf_palette()
-    assert pal.dtype == np.uint8 and pal.shape == (3 + 2 * len(data.TEAM_PAIRS), 3)
-    assert len(data.TEAM_PAIRS) >= 6
-    assert tuple(pal[0]) == data.FLOOR_GREY and tuple(pal[1]) == data.OBSTACLE_COLOUR
-    f = data.turf_frames(16, H, W, seed=1)[:, data.hud_height(H):]
-    assert _near(f, data.OBSTACLE_COLOUR, 0).any()
-    assert _near(f, data.FLOOR_GREY, data.FLOOR_JITTER - data.GRID_SHADE).mean() > 0.3
+    pal = turf.turf_palette()
+    assert pal.dtype == np.uint8 and pal.shape == (3 + 2 * len(turf.TEAM_PAIRS), 3)
+    assert len(turf.TEAM_PAIRS) >= 6
+    assert tuple(pal[0]) == turf.FLOOR_GREY and tuple(pal[1]) == turf.OBSTACLE_COLOUR
+    f = turf.turf_frames(16, H, W, seed=1)[:, turf.hud_height(H):]
+    assert _near(f, turf.OBSTACLE_COLOUR, 0).any()
+    assert _near(f, turf.FLOOR_GREY, turf.FLOOR_JITTER - turf.GRID_SHADE).mean() > 0.3
 
 
 def test_turf_other_sizes_and_throughput(capsys):
-    assert data.turf_frames(2, 65, 121, seed=0).shape == (2, 65, 121, 3)
-    assert data.turf_frames(0, H, W, seed=0).shape == (0, H, W, 3)
+    assert turf.turf_frames(2, 65, 121, seed=0).shape == (2, 65, 121, 3)
+    assert turf.turf_frames(0, H, W, seed=0).shape == (0, H, W, 3)
     t = time.perf_counter()
-    data.turf_frames(512, H, W, seed=0)
+    turf.turf_frames(512, H, W, seed=0)
     with capsys.disabled():
         print(f"\nturf_frames: {512 / (time.perf_counter() - t):.0f} frames/s at {H}x{W}")
 
@@ -93,7 +93,7 @@ def test_load_frames_turf_disjoint_and_cached():
 
 
 def test_tensor_roundtrip_and_range():
-    frames = data.turf_frames(4, H, W, seed=0)
+    frames = turf.turf_frames(4, H, W, seed=0)
     frames[0, 0, 0] = (0, 128, 255)
     x = data.to_tensor(frames)
     assert x.dtype == torch.float32 and x.shape == (4, 3, H, W) and x.is_contiguous()
@@ -105,7 +105,7 @@ def test_tensor_roundtrip_and_range():
 
 
 def test_batches_pure_and_cover_each_epoch():
-    frames = data.turf_frames(50, 16, 16, seed=0)
+    frames = turf.turf_frames(50, 16, 16, seed=0)
     bs, per_epoch = 8, 50 // 8
     assert torch.equal(data.batches(frames, bs, 13, seed=1), data.batches(frames, bs, 13, seed=1))
     assert not torch.equal(data.batches(frames, bs, 13, seed=1), data.batches(frames, bs, 13, seed=2))
@@ -151,7 +151,7 @@ def test_read_image_folder_mixed(tmp_path):
     (tmp_path / "readme.txt").write_text("ignored")
     os.symlink(tmp_path, tmp_path / "loop")
     with pytest.warns(UserWarning) as record:
-        frames, sources = data.read_image_folder(tmp_path, H, W)
+        frames, sources = footage.read_image_folder(tmp_path, H, W)
     assert len(record) == 1
     msg = str(record[0].message)
     for name in ("empty.png", "notes.jpg", "cut.png"):
@@ -165,29 +165,29 @@ def test_read_image_folder_mixed(tmp_path):
 
 
 def test_source_prefixes(tmp_path):
-    assert data.source_of(tmp_path / "match03_000123.png", tmp_path) == "match03"
-    assert data.source_of(tmp_path / "clip 2-0042.jpg", tmp_path) == "clip 2"
-    assert data.source_of(tmp_path / "v1" / "000001.png", tmp_path) == "v1"
+    assert footage.source_of(tmp_path / "match03_000123.png", tmp_path) == "match03"
+    assert footage.source_of(tmp_path / "clip 2-0042.jpg", tmp_path) == "clip 2"
+    assert footage.source_of(tmp_path / "v1" / "000001.png", tmp_path) == "v1"
 
 
 def test_image_folder_errors(tmp_path):
     with pytest.raises(DataError, match="no such folder"):
-        data.read_image_folder(tmp_path / "missing", H, W)
+        footage.read_image_folder(tmp_path / "missing", H, W)
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(DataError, match=re.escape(str(empty)) + ".*empty"):
-        data.read_image_folder(empty, H, W)
+        footage.read_image_folder(empty, H, W)
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "a.png").write_bytes(b"")
     (bad / "b.jpg").write_text("text")
     with pytest.raises(DataError, match=r"no usable images in .*bad: 2 skipped.*a\.png.*b\.jpg"):
-        data.read_image_folder(bad, H, W)
+        footage.read_image_folder(bad, H, W)
     other = tmp_path / "other"
     other.mkdir()
     (other / "clip.txt").write_text("x")
     with pytest.raises(DataError, match=r"1 other file\(s\) \(clip\.txt\), none ending in \.jpeg"):
-        data.read_image_folder(other, H, W)
+        footage.read_image_folder(other, H, W)
 
 
 def test_many_bad_files_one_warning(tmp_path):
@@ -195,7 +195,7 @@ def test_many_bad_files_one_warning(tmp_path):
     for i in range(50):
         (tmp_path / f"bad{i:02d}.png").write_bytes(b"\x89PNG nope")
     with pytest.warns(UserWarning) as record:
-        frames, _ = data.read_image_folder(tmp_path, 12, 20)
+        frames, _ = footage.read_image_folder(tmp_path, 12, 20)
     assert len(record) == 1 and len(frames) == 1
     msg = str(record[0].message)
     assert "50" in msg and "and 40 more" in msg and "bad00.png" in msg and "bad49.png" not in msg
@@ -206,7 +206,7 @@ def test_many_bad_files_one_warning(tmp_path):
 
 
 def _ffmpeg(*args):
-    exe = data._ffmpeg("test")
+    exe = footage._ffmpeg("test")
     subprocess.run([exe, "-y", "-hide_banner", "-loglevel", "error", *args], check=True, capture_output=True)
 
 
@@ -222,26 +222,26 @@ def videos(tmp_path_factory):
 
 
 def test_read_video_keyframes_and_fps(videos):
-    key = data.read_video(videos / "testsrc.mp4", H, W)
+    key = footage.read_video(videos / "testsrc.mp4", H, W)
     assert key.dtype == np.uint8 and key.shape == (3, H, W, 3)
     assert len({f.tobytes() for f in key}) == 3  # the clock in testsrc moves
-    sampled = data.read_video(videos / "testsrc.mp4", H, W, fps=4)
+    sampled = footage.read_video(videos / "testsrc.mp4", H, W, fps=4)
     assert abs(len(sampled) - 12) <= 1 and sampled.shape[1:] == (H, W, 3)
-    assert len(data.read_video(videos / "static.mkv", H, W)) == 1
-    static = data.read_video(videos / "static.mkv", 24, 40, keyframes=False, fps=2)
+    assert len(footage.read_video(videos / "static.mkv", H, W)) == 1
+    static = footage.read_video(videos / "static.mkv", 24, 40, keyframes=False, fps=2)
     assert abs(len(static) - 6) <= 1 and static.shape[1:] == (24, 40, 3)
     assert static[0, 12, 20, 0] > 200  # orange
 
 
 def test_read_video_errors(videos, tmp_path):
     with pytest.raises(DataError, match="missing.mp4"):
-        data.read_video(tmp_path / "missing.mp4", H, W)
+        footage.read_video(tmp_path / "missing.mp4", H, W)
     garbage = tmp_path / "garbage.mp4"
     garbage.write_bytes(os.urandom(5000))
     with pytest.raises(DataError, match="garbage.mp4"):
-        data.read_video(garbage, H, W)
+        footage.read_video(garbage, H, W)
     with pytest.raises(DataError, match="fps"):
-        data.read_video(videos / "testsrc.mp4", H, W, fps=-1)
+        footage.read_video(videos / "testsrc.mp4", H, W, fps=-1)
 
 
 def test_read_video_truncated(videos, tmp_path):
@@ -251,7 +251,7 @@ def test_read_video_truncated(videos, tmp_path):
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         try:
-            frames = data.read_video(cut, H, W, fps=10)
+            frames = footage.read_video(cut, H, W, fps=10)
         except DataError as err:
             assert "cut.mp4" in str(err)
             return
@@ -261,27 +261,27 @@ def test_read_video_truncated(videos, tmp_path):
 
 def test_extract_frames_roundtrip(videos, tmp_path):
     out = tmp_path / "frames"
-    assert data.extract_frames(videos / "testsrc.mp4", out) == 3
+    assert footage.extract_frames(videos / "testsrc.mp4", out) == 3
     assert sorted(p.name for p in out.iterdir()) == [f"testsrc_{i:06d}.png" for i in range(3)]
     with Image.open(out / "testsrc_000000.png") as im:
         assert im.size == (160, 96) and im.mode == "RGB"
     # A folder of videos, resized; read back as an image folder with one source per video.
-    n = data.extract_frames(videos, out, fps=2, height=24, width=40)
+    n = footage.extract_frames(videos, out, fps=2, height=24, width=40)
     assert n == pytest.approx(12, abs=2)
-    frames, sources = data.read_image_folder(out, 24, 40)
+    frames, sources = footage.read_image_folder(out, 24, 40)
     assert len(frames) == n and set(sources) == {"testsrc", "static"}
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no scratch folder left behind
     # Extracting again with fewer frames leaves no stale frames of the earlier sampling.
-    assert data.extract_frames(videos / "testsrc.mp4", out) == 3
+    assert footage.extract_frames(videos / "testsrc.mp4", out) == 3
     assert len(list(out.glob("testsrc_*.png"))) == 3
 
 
 def test_extract_frames_errors(tmp_path):
     with pytest.raises(DataError, match="no such"):
-        data.extract_frames(tmp_path / "nope.mp4", tmp_path / "out")
+        footage.extract_frames(tmp_path / "nope.mp4", tmp_path / "out")
     (tmp_path / "a.png").write_bytes(b"")
     with pytest.raises(DataError, match="no usable videos"):
-        data.extract_frames(tmp_path, tmp_path / "out")
+        footage.extract_frames(tmp_path, tmp_path / "out")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -291,18 +291,18 @@ def test_extract_frames_errors(tmp_path):
 def test_split_by_source():
     frames = np.arange(40, dtype=np.uint8).reshape(40, 1, 1, 1).repeat(3, axis=-1)
     sources = [f"video{i % 7}" for i in range(40)]
-    train, test = data.split_by_source(frames, sources, 0.3, seed=0)
+    train, test = footage.split_by_source(frames, sources, 0.3, seed=0)
     assert len(train) + len(test) == 40 and len(test) > 0
     label = dict(zip(frames[:, 0, 0, 0].tolist(), sources, strict=True))
     train_src = {label[v] for v in train[:, 0, 0, 0].tolist()}
     test_src = {label[v] for v in test[:, 0, 0, 0].tolist()}
     assert not train_src & test_src and len(test_src) == 2
-    again = data.split_by_source(frames, sources, 0.3, seed=0)
+    again = footage.split_by_source(frames, sources, 0.3, seed=0)
     assert np.array_equal(again[1], test)
-    two = data.split_by_source(frames[:2], ["a", "b"], 0.1, seed=0)
+    two = footage.split_by_source(frames[:2], ["a", "b"], 0.1, seed=0)
     assert len(two[0]) == len(two[1]) == 1
     with pytest.raises(DataError, match="at least two"):
-        data.split_by_source(frames, ["one"] * 40, 0.1, seed=0)
+        footage.split_by_source(frames, ["one"] * 40, 0.1, seed=0)
 
 
 def test_load_frames_folder(tmp_path):
@@ -353,7 +353,7 @@ def test_time_split_indices_never_straddle():
     for n in range(1, 120):
         for fraction in (0.01, 0.1, 0.25, 0.5, 0.9):
             try:
-                train, test = data.time_split_indices(n, fraction, gap=3)
+                train, test = footage.time_split_indices(n, fraction, gap=3)
             except DataError as err:
                 assert "single source" in str(err) and n < 1 + 3 + max(1, round(fraction * n)) + 1
                 continue
@@ -407,17 +407,17 @@ def test_two_videos_stay_split_by_source(tmp_path):
 def test_fit_image_crops_or_pads_keeping_the_aspect():
     wide = Image.new("RGB", (300, 100), (0, 0, 255))
     wide.paste((255, 0, 0), (0, 0, 60, 100))  # a red band on the left, cut off by the centre crop
-    im, how = data.fit_image(wide, H, W, "crop")
+    im, how = footage.fit_image(wide, H, W, "crop")
     assert how == "cropped" and im.size == (W, H)
     assert np.asarray(im)[:, :, 0].max() < 30  # the band was in the overhang
-    im, how = data.fit_image(wide, H, W, "pad")
+    im, how = footage.fit_image(wide, H, W, "pad")
     a = np.asarray(im)
     assert how == "padded" and im.size == (W, H)
     assert a[0, W // 2].tolist() == [0, 0, 0] and a[H // 2, W // 2, 2] > 200  # black bars above and below
-    im, how = data.fit_image(Image.new("RGB", (160, 96)), H, W, "crop")
+    im, how = footage.fit_image(Image.new("RGB", (160, 96)), H, W, "crop")
     assert how == "resized" and im.size == (W, H)
     with pytest.raises(DataError, match="fit="):
-        data.fit_image(wide, H, W, "stretch")
+        footage.fit_image(wide, H, W, "stretch")
 
 
 def test_prepare_frames_messy_folder(tmp_path):
@@ -435,7 +435,7 @@ def test_prepare_frames_messy_folder(tmp_path):
     (src / "cut.png").write_bytes(good[: len(good) // 2])
     (src / "notes.txt").write_text("ignored")
     with pytest.warns(UserWarning) as record:
-        report = data.prepare_frames(src, out, H, W)
+        report = footage.prepare_frames(src, out, H, W)
     assert len(record) == 1
     msg = str(record[0].message)
     assert msg.startswith("skipped 3 unreadable files in") and "\n" not in msg
@@ -448,14 +448,14 @@ def test_prepare_frames_messy_folder(tmp_path):
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert written == ["Screenshot_big.png", "phone/IMG_0042.png", "shot_0001.png", "shot_0002.png",
                        "shot_0003.png"]
-    frames, sources = data.read_image_folder(out, H, W)  # every output already has the frame's size
+    frames, sources = footage.read_image_folder(out, H, W)  # every output already has the frame's size
     assert frames.shape == (5, H, W, 3) and sources == ["Screenshot_big", "phone", "shot", "shot", "shot"]
     assert frames[0, H // 2, W // 2, 2] > 240  # the oversized blue screenshot
     assert np.ptp(frames[3].astype(int), axis=-1).max() == 0 and frames[3, 0, 0, 0] == 128  # grey stays grey
     assert frames[4].max() == 0  # transparent pixels are black, as in training
     # Padding instead: the tall phone capture gets black bars left and right.
     with pytest.warns(UserWarning, match="skipped 3"):
-        data.prepare_frames(src, out, H, W, fit="pad")
+        footage.prepare_frames(src, out, H, W, fit="pad")
     with Image.open(out / "phone" / "IMG_0042.png") as im:
         a = np.asarray(im)
     assert a[H // 2, 0].tolist() == [0, 0, 0] and a[H // 2, W // 2, 0] > 150
@@ -467,17 +467,17 @@ def test_prepare_frames_images_and_videos(tmp_path):
     _ramp_video(src / "match.mp4", seconds=2)
     (src / "bad.mkv").write_bytes(os.urandom(2000))
     with pytest.warns(UserWarning, match=r"skipped 1 unreadable files.*bad\.mkv"):
-        report = data.prepare_frames(src, out, H, W)
+        report = footage.prepare_frames(src, out, H, W)
     assert report.found(src) == f"found 1 image and 2 videos in {src}"
     assert (report.images_kept, report.videos_kept, report.video_frames) == (1, 1, 20)
     assert "and 20 frames of 1 of 2 videos at native size" in report.kept(out)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        again = data.prepare_frames(src, out, H, W)
+        again = footage.prepare_frames(src, out, H, W)
     assert again.images == 1 and len(list(out.glob("*.png"))) == 21
     with pytest.raises(DataError, match="source folder"):
-        data.prepare_frames(src, src, H, W)
+        footage.prepare_frames(src, src, H, W)
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(DataError, match="no usable images or videos.*empty"):
-        data.prepare_frames(empty, out, H, W)
+        footage.prepare_frames(empty, out, H, W)

@@ -36,6 +36,7 @@ import pytest
 import torch
 
 from vaegan_nb import recipes
+from vaegan_nb.checkpoints import load_checkpoint, save_checkpoint
 from vaegan_nb.config import RunConfig, make_config
 from vaegan_nb.errors import CheckpointError, ConfigError, DivergenceError, UserError
 from vaegan_nb.runs import (
@@ -51,7 +52,7 @@ from vaegan_nb.runs import (
     keep_previous,
     read_metrics_rows,
 )
-from vaegan_nb.training import _save_checkpoint, load_checkpoint, train, train_or_load
+from vaegan_nb.training import train, train_or_load
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -358,7 +359,7 @@ def _forge(kind: str, cfg: RunConfig, good: Path, path: Path, tmp: Path) -> str:
     state = torch.load(good, map_location="cpu", weights_only=True)
     if kind == "other_latent_dim":  # a genuine checkpoint of another architecture
         other = tiny_cfg("vaegan", steps=4, latent_dim=8)
-        _save_checkpoint(path, recipes.build(other), 4, other)
+        save_checkpoint(path, recipes.build(other), 4, other)
         return "different config"
     if kind == "other_profile":
         state["config"]["profile"] = "full"
@@ -366,7 +367,7 @@ def _forge(kind: str, cfg: RunConfig, good: Path, path: Path, tmp: Path) -> str:
         return "different config"
     if kind == "other_architecture_same_config":  # the config entry forged to match, the weights not
         other = tiny_cfg("vaegan", steps=4, latent_dim=8)
-        _save_checkpoint(path, recipes.build(other), 4, other)
+        save_checkpoint(path, recipes.build(other), 4, other)
         forged = torch.load(path, weights_only=True)
         forged["config"] = cfg.to_dict()
         torch.save(forged, path)
@@ -595,7 +596,7 @@ def test_a_write_that_fails_midway_leaves_the_old_file_and_no_temp_file(tmp_path
             next(trainee.decoder.parameters()).add_(1.0)
 
         def write():
-            _save_checkpoint(path, trainee, 2, cfg)
+            save_checkpoint(path, trainee, 2, cfg)
     elif what == "timelapse":
         path = run / "timelapse.npz"
         tl = rec.timelapse()

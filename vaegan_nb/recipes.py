@@ -216,34 +216,12 @@ def gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder: bool,
     # (6) Feature matching: minimise ||phi(G(z|x)) - phi(x)||^2 over G, and over E in the mistaken
     # recipe and the BN cheat. The discriminator amplifies differences, and through E this term
     # drags the codes away from N(0, I).
-    with torch.no_grad():
-        phi_real = D.features(x)
-    x_rec_fm = G(z if fm_into_encoder else z_fixed)
-    t.opt_g.zero_grad(set_to_none=True)
-    t.opt_e.zero_grad(set_to_none=True)
-    with frozen(D):
-        loss_fm = feature_matching(D.features(x_rec_fm), phi_real)
-        if recon_weight:
-            (loss_fm + recon_weight * pixel_error(x_rec_fm, x)).backward()
-        else:
-            loss_fm.backward()
-    t.opt_g.step()
-    if fm_into_encoder:
-        t.opt_e.step()
+    loss_fm = _feature_matching_step(t, x, z if fm_into_encoder else z_fixed, recon_weight, fm_into_encoder)
 
-    # (7) Update E: minimise beta * KLD(q(z|x) || N(0, I)), variational recipes only. E changed in
-    # (6) when feature matching reached it, so its codes must be recomputed.
+    # (7) Update E: minimise beta * KLD(q(z|x) || N(0, I)), variational recipes only.
     kld = torch.tensor(NAN)
     if variational:
-        if fm_into_encoder:
-            mean, logvar = E(x)
-        kld = kld_per_sample(mean, logvar).mean()
-        # "mean" averages over latent dimensions as well: a pull d times weaker than the sum's.
-        kld_loss = kld / z.shape[1] if kld_reduction == "mean" else kld
-        t.opt_e.zero_grad(set_to_none=True)
-        (beta * kld_loss).backward()
-        t.opt_e.step()
-        kld = kld.detach() / z.shape[1]
+        kld = _kld_step(t, x, mean, logvar, beta, kld_reduction, encoder_changed=fm_into_encoder)
 
     if not metrics:
         return {}
@@ -257,6 +235,45 @@ def gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder: bool,
             "d_fake": torch.sigmoid(logit_fake.detach()).mean(),
             "z_norm_mean": zn_mean, "z_norm_std": zn_std,
         }
+
+
+def _feature_matching_step(t: Trainee, x: torch.Tensor, z: torch.Tensor, recon_weight: float,
+                           into_encoder: bool) -> torch.Tensor:
+    """Sub-step (6) of ``gan_step`` on codes ``z`` (detached unless ``into_encoder``); returns the loss."""
+    D = t.discriminator
+    with torch.no_grad():
+        phi_real = D.features(x)
+    x_rec_fm = t.decoder(z)
+    t.opt_g.zero_grad(set_to_none=True)
+    t.opt_e.zero_grad(set_to_none=True)
+    with frozen(D):
+        loss_fm = feature_matching(D.features(x_rec_fm), phi_real)
+        if recon_weight:
+            (loss_fm + recon_weight * pixel_error(x_rec_fm, x)).backward()
+        else:
+            loss_fm.backward()
+    t.opt_g.step()
+    if into_encoder:
+        t.opt_e.step()
+    return loss_fm
+
+
+def _kld_step(t: Trainee, x: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor, beta: float,
+              kld_reduction: str, encoder_changed: bool) -> torch.Tensor:
+    """Sub-step (7) of ``gan_step``: minimise beta * KLD over E; returns the KLD per latent dimension.
+
+    When feature matching reached E in (6), E has changed since the first encoding, so its codes are
+    recomputed.
+    """
+    if encoder_changed:
+        mean, logvar = t.encoder(x)
+    kld = kld_per_sample(mean, logvar).mean()
+    # "mean" averages over latent dimensions as well: a pull d times weaker than the sum's.
+    kld_loss = kld / mean.shape[1] if kld_reduction == "mean" else kld
+    t.opt_e.zero_grad(set_to_none=True)
+    (beta * kld_loss).backward()
+    t.opt_e.step()
+    return kld.detach() / mean.shape[1]
 
 
 def step(recipe: str, t: Trainee, x: torch.Tensor, beta: float,

@@ -1,4 +1,6 @@
-"""The run record on disk: config.json, metrics.csv, timelapse.npz, status.json, checkpoints/.
+"""The run record on disk: written by a Recorder while training, read by RunRecord afterwards.
+
+A record is config.json, metrics.csv, timelapse.npz, status.json and checkpoints/.
 
 Every notebook figure can be rebuilt from a run record alone. Writes are atomic (temporary file +
 rename), so an interrupted process never leaves a half-written file that a later resume trusts.
@@ -9,12 +11,10 @@ damaged later. While a run trains, .train.lock in its directory keeps a second w
 from __future__ import annotations
 
 import csv
-import errno
 import io
 import json
 import math
 import os
-import secrets
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,9 +27,12 @@ except ImportError:  # Windows: no flock, so no lock on the run directory there
     fcntl = None
 
 import numpy as np
+import torch
 
+from .atomic import atomic_save_npz, atomic_write_bytes, atomic_write_json, keep_previous  # noqa: F401
+from .checkpoints import load_checkpoint, save_checkpoint
 from .config import RunConfig
-from .errors import UserError
+from .errors import CheckpointError, DivergenceError, UserError
 
 # Columns that notebooks, plots and the CLI read by name (DESIGN.md); recipes may add more after them.
 METRIC_COLUMNS = [
@@ -39,77 +42,6 @@ METRIC_COLUMNS = [
 TIMELAPSE = "timelapse.npz"
 TIMELAPSE_PREV = "timelapse.prev.npz"  # the timelapse before its latest save: see keep_previous
 LOCK = ".train.lock"  # see run_lock
-
-
-def _temp_beside(path: Path) -> Path:
-    """A fresh hidden name in ``path``'s folder; the random part keeps two processes' names apart."""
-    return path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-
-
-def _create_temp(path: Path) -> tuple[int, Path]:
-    """Create an empty temporary file beside ``path``, open for writing.
-
-    Not mkstemp: its files are 0600, and the rename would carry that onto the run record, unreadable to
-    a group that shares data/runs/ or a server of out/. Mode 0666 here gets the umask (and any default
-    ACL) applied by the kernel, exactly as for a file made with open().
-    """
-    for _ in range(100):
-        tmp = _temp_beside(path)
-        try:
-            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
-        except FileExistsError:
-            continue
-    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(path.parent))
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a mix."""
-    path = Path(path)
-    fd, tmp = _create_temp(path)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
-
-
-def atomic_save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
-    atomic_write_bytes(path, buf.getvalue())
-
-
-def keep_previous(path: str | os.PathLike, backup: str | os.PathLike) -> None:
-    """Replace ``backup`` atomically with ``path`` as it is now; nothing to do if there is no ``path``.
-
-    A hard link costs no bytes or time until ``path`` is next replaced, when the two part ways.
-    """
-    path, backup = Path(path), Path(backup)
-    tmp = _temp_beside(backup)
-    try:
-        os.link(path, tmp)
-    except FileNotFoundError:
-        return
-    except OSError:  # a file system without hard links (FAT, some network shares): copy instead
-        atomic_write_bytes(backup, path.read_bytes())
-        return
-    try:
-        os.replace(tmp, backup)
-    finally:
-        # Also after a success: when ``backup`` is already a link to ``path`` (the save in between
-        # failed, e.g. on a full disk), rename() does nothing and leaves ``tmp`` behind.
-        tmp.unlink(missing_ok=True)
 
 
 def read_timelapse(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -330,3 +262,154 @@ def config_matches(run_dir: str | os.PathLike, cfg: RunConfig) -> bool:
         return json.loads(p.read_text())["config"] == json.loads(json.dumps(cfg.to_dict()))
     except (ValueError, KeyError):
         return False
+
+
+class Recorder:
+    """Every write of one training run into its record, in an order that survives a kill at any point.
+
+    It owns metrics.csv, the fixed-noise snapshots (timelapse.npz, with timelapse.prev.npz kept
+    beside it), checkpoints/last.pt and status.json. ``step`` is the last step done.
+    """
+
+    def __init__(self, run_dir: Path, cfg: RunConfig, noise: np.ndarray):
+        self.dir = Path(run_dir)
+        self.cfg = cfg
+        self.noise = noise
+        self.ckpt_path = self.dir / "checkpoints" / "last.pt"
+        self.steps: list[int] = []
+        self.frames: list[np.ndarray] = []
+        self.latents: list[np.ndarray] = []
+        self.step = 0
+        self.wall_offset = 0.0  # seconds trained before a resume, so wall_s keeps counting up
+        self.log: MetricsLog | None = None  # opened by start_new or resume
+
+    def start_new(self) -> int:
+        """Drop any earlier record in the directory (config.json is rewritten by ``describe``)."""
+        for stale in ("metrics.csv", TIMELAPSE, TIMELAPSE_PREV, "status.json"):
+            (self.dir / stale).unlink(missing_ok=True)
+        self.ckpt_path.unlink(missing_ok=True)
+        self.log = MetricsLog(self.dir / "metrics.csv", METRIC_COLUMNS)
+        return 0
+
+    def resume(self, trainee) -> int:
+        """Restore ``trainee`` from the last checkpoint and the record up to its step; returns that step."""
+        if not self.ckpt_path.exists():
+            raise CheckpointError(f"{self.ckpt_path}: no checkpoint to resume from; drop resume to start a new run")
+        start = load_checkpoint(self.ckpt_path, trainee, self.cfg)
+        old, from_prev = _restore_timelapse(self.dir, start)
+        if old is not None:
+            if "latents" not in old:
+                raise UserError(f"{self.dir / TIMELAPSE}: has no latents array, which a resume needs; delete it to "
+                                f"resume with a timelapse that starts at step {start}, or train again without resume")
+            keep = old["steps"] <= start
+            self.steps = [int(s) for s in old["steps"][keep]]
+            self.frames = list(old["frames"][keep])
+            self.latents = list(old["latents"][keep])
+        self.log = MetricsLog(self.dir / "metrics.csv", METRIC_COLUMNS)
+        self.log.truncate_after(start)
+        prev = RunRecord(self.dir).metrics()
+        if len(prev["wall_s"]):
+            self.wall_offset = float(np.nanmax(prev["wall_s"]))
+        self.step = start
+        if from_prev:
+            # Put the restored snapshots back in timelapse.npz now, over the damaged file rather than
+            # over the good previous save, which stays as it is until this write is done.
+            self.save_timelapse(keep=False)
+        return start
+
+    def describe(self, n_train: int, n_test: int, split: str, split_detail: str, version: str) -> None:
+        """config.json: the config and where the frames came from."""
+        atomic_write_json(self.dir / "config.json", {
+            "config": self.cfg.to_dict(), "recipe": self.cfg.train.recipe, "seed": self.cfg.train.seed,
+            "version": version, "n_train_frames": n_train, "n_test_frames": n_test,
+            "split": split, "split_detail": split_detail,
+        })
+
+    def snapshot(self, step: int, frames: np.ndarray, latents: np.ndarray) -> None:
+        self.steps.append(step)
+        self.frames.append(frames)
+        self.latents.append(latents)
+
+    def metrics(self, row: dict[str, Any]) -> None:
+        self.log.append(row)
+
+    def save_timelapse(self, keep: bool = True) -> None:
+        """Write timelapse.npz, first keeping the one it replaces as timelapse.prev.npz (``keep``)."""
+        if self.steps:
+            if keep:
+                keep_previous(self.dir / TIMELAPSE, self.dir / TIMELAPSE_PREV)
+            atomic_save_npz(self.dir / TIMELAPSE, steps=np.array(self.steps, dtype=np.int64),
+                            frames=np.stack(self.frames), noise=self.noise, latents=np.stack(self.latents))
+
+    def checkpoint(self, step: int, trainee) -> None:
+        """Timelapse first, then the checkpoint: a kill between the two costs no snapshot, since a resume
+        keeps the snapshots up to the checkpoint's step. Non-finite weights are never checkpointed."""
+        bad = [k for k, m in trainee.modules().items()
+               if any(v.is_floating_point() and not bool(torch.isfinite(v).all()) for v in m.state_dict().values())]
+        if bad:
+            raise DivergenceError(f"step {step}: non-finite weights in {', '.join(bad)} "
+                                  f"(lr={self.cfg.train.lr}); {self.kept()}")
+        self.save_timelapse()
+        save_checkpoint(self.ckpt_path, trainee, step, self.cfg)
+
+    def kept(self) -> str:
+        """What survives a failure now, for its error message."""
+        if self.ckpt_path.exists():
+            return f"the last good checkpoint is kept at {self.ckpt_path}"
+        return f"no checkpoint was written before it (none at {self.ckpt_path})"
+
+    def status(self, state: str, **extra) -> None:
+        atomic_write_json(self.dir / "status.json", {"state": state, "step": self.step, **extra})
+
+    def stopped(self, signum: int, trainee) -> None:
+        """A clean stop at a step boundary: checkpoint here, so that nothing is lost."""
+        self.checkpoint(self.step, trainee)
+        self.status("interrupted", reason=f"stopped by signal {signum} after step {self.step}; "
+                                          "train again with resume to continue")
+
+    def interrupted(self) -> None:
+        """Interrupted mid-step: the networks may be half-updated, so the last checkpoint stays."""
+        self.save_timelapse()
+        self.status("interrupted", reason="interrupted mid-step; resume continues from the last checkpoint")
+
+    def diverged(self, err: Exception) -> None:
+        self.status("diverged", reason=str(err))
+        self.save_timelapse()
+
+    def failed(self, err: OSError) -> None:
+        """A full disk, a vanished folder: say so in the record if it can still be written."""
+        try:
+            self.status("failed", reason=f"{err}; resume continues from the last checkpoint")
+        except OSError:
+            pass
+
+
+def _restore_timelapse(run_dir: Path, start: int) -> tuple[dict[str, np.ndarray] | None, bool]:
+    """The snapshots a resume from ``start`` continues: timelapse.npz, else the previous save beside it.
+
+    Returns the arrays (None when timelapse.npz was deleted and there is no intact previous save: the
+    timelapse starts again at ``start``) and whether they came from timelapse.prev.npz. A damaged
+    timelapse.npz with no intact previous save is refused rather than silently replaced by an empty
+    one: that would drop the learner's history.
+    """
+    cur, prev = run_dir / TIMELAPSE, run_dir / TIMELAPSE_PREV
+    try:
+        return read_timelapse(cur), False
+    except FileNotFoundError:
+        damage = None
+    except UserError as e:
+        damage = str(e)
+    try:
+        tl = read_timelapse(prev)
+    except (FileNotFoundError, UserError):
+        if damage is None:  # timelapse.npz deleted: the way a learner gives up the history on purpose
+            warnings.warn(f"{cur}: missing; the timelapse starts again at step {start}", UserWarning, stacklevel=5)
+            return None, False
+        raise UserError(f"{damage}, and no intact {prev.name} to fall back on; delete {cur} to resume with a "
+                        f"timelapse that starts at step {start}, or train again without resume") from None
+    kept = tl["steps"][tl["steps"] <= start]
+    last = int(kept.max()) if len(kept) else -1
+    lost = f"; any snapshots after step {last} up to step {start} are lost" if last < start else ""
+    warnings.warn(f"{damage or f'{cur}: missing'}; resuming with the {len(kept)} snapshot(s) in {prev}{lost}",
+                  UserWarning, stacklevel=5)
+    return tl, True
