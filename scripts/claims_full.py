@@ -16,11 +16,9 @@ with the same config is kept, an interrupted one is resumed from its last checkp
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,8 +44,8 @@ def seed_dir(seed: int) -> Path:
 
 
 def config_for(name: str, seed: int):
-    """The run's config: exactly what a notebook's ``nb.run`` makes for it (the thread count is set
-    by the worker, not the config, so that seed 0 matches the notebooks' runs)."""
+    """The run's config: exactly what a notebook's ``nb.run_all`` makes for it (the thread count is
+    set by the worker process, not the config, so seed 0 is the notebooks' own run)."""
     from vaegan_nb.config import make_config
 
     recipe, overrides = RUNS[name]
@@ -61,26 +59,6 @@ def sweep_steps() -> int:
     from vaegan_nb.config import make_config
 
     return round(make_config("vaegan", "full").train.steps * SWEEP_SHARE)
-
-
-def _train_one(name: str, seed: int, retrain: bool) -> tuple[str, int, float, str]:
-    os.environ["OMP_NUM_THREADS"] = "1"
-    import torch
-
-    from vaegan_nb import data
-    from vaegan_nb.runs import RunRecord, config_matches
-    from vaegan_nb.training import train
-
-    torch.set_num_threads(1)
-    cfg = config_for(name, seed)
-    run_dir = seed_dir(seed) / name
-    same = not retrain and config_matches(run_dir, cfg)
-    if same and RunRecord(run_dir).finished:
-        return name, seed, 0.0, "kept"
-    resume = same and (run_dir / "checkpoints" / "last.pt").is_file()
-    t0 = time.perf_counter()
-    train(cfg, run_dir, resume=resume, progress=False, frames=data.load_split(cfg.data))
-    return name, seed, time.perf_counter() - t0, "resumed" if resume else "trained"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,20 +81,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{n:20s} recipe={t.recipe} steps={t.steps} beta={t.beta:g}")
         return 0
 
+    from vaegan_nb.parallel import train_side_by_side
+
     jobs = [(n, s) for s in args.seeds for n in args.only]
     # Seed by seed, longest first within a seed, so the table fills in one whole seed at a time.
     jobs.sort(key=lambda j: (j[1], -config_for(*j).train.steps * (1 if RUNS[j[0]][0] == "vae" else 5)))
+    t0 = time.perf_counter()
     failed = 0
-    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futs = {pool.submit(_train_one, n, s, args.retrain): (n, s) for n, s in jobs}
-        for f in as_completed(futs):
-            try:
-                name, seed, wall, what = f.result()
-                print(f"seed {seed} {name:20s} {what} ({wall:.0f} s)", flush=True)
-            except Exception as e:  # one failed run must not lose the others
-                failed += 1
-                n, s = futs[f]
-                print(f"seed {s} {n:20s} FAILED: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+    try:  # a failed run does not stop the others; each failure is printed with its run directory
+        train_side_by_side([(config_for(n, s), seed_dir(s) / n) for n, s in jobs], workers=max(1, args.jobs),
+                           retrain=args.retrain, longest_first=False)
+    except Exception:
+        failed = 1
+    print(f"{len(jobs)} runs ready in {(time.perf_counter() - t0) / 60:.0f} min", flush=True)
 
     if not args.no_table:
         subprocess.run([sys.executable, str(ROOT / "scripts" / "phenomena_table.py")], check=True)

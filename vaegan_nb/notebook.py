@@ -62,5 +62,24 @@ def _inline_figures() -> None:
 
 def run(recipe: str, name: str, retrain: bool = False, **overrides) -> RunRecord:
     """Train ``recipe`` in the current profile into runs_dir()/name, or load it if already finished."""
+    return train_or_load(*spec(recipe, name, **overrides), retrain=retrain)
+
+
+def spec(recipe: str, name: str, **overrides) -> tuple[RunConfig, Path]:
+    """The config and run directory that ``run(recipe, name, **overrides)`` would use."""
     cfg: RunConfig = make_config(recipe, **overrides)
-    return train_or_load(cfg, runs_dir(cfg.profile) / name, retrain=retrain)
+    return cfg, runs_dir(cfg.profile) / name
+
+
+def run_all(specs: list[tuple[RunConfig, Path]], retrain: bool = False) -> dict[str, RunRecord]:
+    """Train (or load) several runs side by side, one process and one thread per core; records by name.
+
+    The notebooks that compare several runs train them all here, so that both cores of a laptop
+    work at once. Each run has the config that ``run`` would give it, and is reused or resumed as
+    ``run`` would; it trains on one thread, so its float sums may round differently from a run
+    trained on two.
+    """
+    from .parallel import train_side_by_side
+
+    records = train_side_by_side(specs, retrain=retrain)
+    return {rec.name: rec for rec in records}

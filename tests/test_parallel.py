@@ -1,0 +1,58 @@
+"""Independent runs side by side: the same records as one at a time, the same errors, nothing retrained."""
+
+import csv
+
+import pytest
+import torch
+
+from vaegan_nb.config import make_config
+from vaegan_nb.errors import DivergenceError
+from vaegan_nb.parallel import train_side_by_side
+from vaegan_nb.training import train
+
+TINY = dict(data__height=24, data__width=40, data__n_train=96, data__n_test=32, latent_dim=16,
+            enc_channels=[4, 8, 8], dec_channels=[8, 8, 8, 4], disc_channels=[4, 8, 8, 8], disc_hidden=16,
+            batch_size=8, log_every=2, snapshot_every=4, checkpoint_every=4, n_fixed=16, device="cpu",
+            compile="off")
+
+
+def tiny(recipe, **kw):
+    return make_config(recipe, "ci", **{**TINY, "steps": 12, **kw})
+
+
+def rows(run_dir):
+    with open(run_dir / "metrics.csv") as f:
+        return [{k: v for k, v in r.items() if k != "wall_s"} for r in csv.DictReader(f)]
+
+
+def test_side_by_side_runs_are_the_runs_trained_one_at_a_time_on_one_thread(tmp_path):
+    jobs = [(tiny("vaegan", seed=1), tmp_path / "par" / "a"), (tiny("aegan_bn", seed=2), tmp_path / "par" / "b")]
+    records = train_side_by_side(jobs, workers=2, progress=False)
+    assert [r.path for r in records] == [d for _, d in jobs]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for cfg, d in jobs:
+            alone = train(cfg, tmp_path / "alone" / d.name, progress=False)
+            assert rows(alone.path) == rows(d), f"{d.name}: side by side differs from alone"
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_a_failed_run_raises_its_own_error_after_the_others_finish(tmp_path):
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    jobs = [(tiny("aegan_bn", lr=100.0, checkpoint_every=1), bad), (tiny("vae"), good)]
+    with pytest.raises(DivergenceError, match="non-finite"):
+        train_side_by_side(jobs, workers=2, progress=False)
+    from vaegan_nb.runs import RunRecord
+
+    assert RunRecord(bad).status["state"] == "diverged"
+    assert RunRecord(good).finished
+
+
+def test_finished_runs_are_loaded_not_trained_again(tmp_path):
+    jobs = [(tiny("vae"), tmp_path / "v")]
+    train_side_by_side(jobs)  # with its progress bar
+    stamp = (tmp_path / "v" / "status.json").stat().st_mtime_ns
+    [rec] = train_side_by_side(jobs, progress=False)
+    assert rec.finished and (tmp_path / "v" / "status.json").stat().st_mtime_ns == stamp

@@ -1,0 +1,161 @@
+"""Independent runs side by side: one process per run, one torch thread each, every core busy.
+
+Small networks cannot keep two cores busy with one run: a step is mostly dispatch overhead, and a
+second thread mostly waits. Two runs in two one-thread processes do twice the work in about the
+same time (``make bench`` measures it). Each run is trained exactly as ``train_or_load`` would train
+it alone: a finished run with the same config is reused, an interrupted one resumed, and a failure
+leaves the same run record and raises the same error.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .config import RunConfig
+from .runs import RunRecord, config_matches
+
+POLL_S = 0.5
+
+
+def workers_for(n_runs: int) -> int:
+    """One process per core, never more than there are runs."""
+    return max(1, min(n_runs, os.cpu_count() or 1))
+
+
+def train_side_by_side(jobs: Sequence[tuple[RunConfig, str | os.PathLike]], workers: int | None = None,
+                       retrain: bool = False, progress: bool = True, longest_first: bool = True) -> list[RunRecord]:
+    """Train (or load) every ``(config, run_dir)`` of ``jobs``, ``workers`` at a time; their records in order.
+
+    Longest runs start first (unless ``longest_first`` is False: then in the order given), so that the
+    short ones fill the gaps at the end. If a run fails, the
+    others still finish; then the first failure is raised as it was raised in its process. Ctrl-C
+    (Jupyter's stop button) stops every run at its next step boundary with a checkpoint, as it would
+    stop one run trained in the notebook's own process.
+    """
+    jobs = [(cfg, Path(d)) for cfg, d in jobs]
+    todo = [(cfg, d) for cfg, d in jobs if retrain or not _finished(cfg, d)]
+    if longest_first:
+        todo.sort(key=lambda job: -job[0].train.steps)
+    workers = workers or workers_for(len(todo))
+    ctx = mp.get_context("spawn")  # no fork of a process that holds torch's thread pools (or a kernel)
+    results: mp.Queue = ctx.Queue()
+    running: dict[Path, mp.Process] = {}
+    bars = _Bars(progress)
+    errors: dict[Path, BaseException] = {}
+    try:
+        while todo or running:
+            while todo and len(running) < workers:
+                cfg, d = todo.pop(0)
+                p = ctx.Process(target=_work, args=(cfg.to_dict(), str(d), retrain, results), daemon=True)
+                p.start()
+                running[d] = p
+                bars.start(d, cfg.train.steps)
+            for d in _collect(results, running, errors):
+                bars.finish(d, errors.get(d))
+            bars.update()
+    except KeyboardInterrupt:
+        for p in running.values():
+            if p.is_alive():
+                os.kill(p.pid, signal.SIGTERM)  # the loop checkpoints at the step boundary and stops
+        for p in running.values():
+            p.join()
+        raise
+    finally:
+        bars.close()
+    if errors:
+        for d, e in errors.items():
+            print(f"{d}: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+        raise next(iter(errors.values()))
+    return [RunRecord(d) for _, d in jobs]
+
+
+def _finished(cfg: RunConfig, run_dir: Path) -> bool:
+    return config_matches(run_dir, cfg) and RunRecord(run_dir).finished
+
+
+def _work(cfg_dict: dict, run_dir: str, retrain: bool, results) -> None:
+    """One run in its own process, with one thread: what ``train_or_load`` does in the notebook."""
+    import torch
+
+    from .training import train_or_load
+
+    torch.set_num_threads(1)
+    try:
+        train_or_load(RunConfig.from_dict(cfg_dict), run_dir, retrain=retrain, progress=False)
+    except BaseException as e:  # KeyboardInterrupt too: the parent re-raises what the run raised
+        results.put((run_dir, e))
+        return
+    results.put((run_dir, None))
+
+
+def _collect(results, running: dict[Path, mp.Process], errors: dict[Path, BaseException]) -> list[Path]:
+    """Reap the runs that reported (or died without a word) within one poll; returns them."""
+    done = []
+    try:
+        run_dir, err = results.get(timeout=POLL_S)
+    except queue.Empty:
+        pass
+    else:
+        d = Path(run_dir)
+        running.pop(d).join()
+        done.append(d)
+        if err is not None:
+            errors[d] = err
+    for d, p in list(running.items()):
+        if not p.is_alive() and results.empty():
+            p.join()
+            if p.exitcode != 0:  # killed (out of memory, kill -9): no exception came back
+                running.pop(d)
+                done.append(d)
+                errors[d] = RuntimeError(f"{d}: the training process died (exit code {p.exitcode}); "
+                                         "train it again to resume from its last checkpoint")
+    return done
+
+
+class _Bars:
+    """A progress bar per running run, read off the steps its metrics.csv has logged so far."""
+
+    def __init__(self, show: bool):
+        self.show = show
+        self.bars = {}
+
+    def start(self, run_dir: Path, steps: int) -> None:
+        if self.show:
+            from tqdm.auto import tqdm
+
+            self.bars[run_dir] = tqdm(total=steps, desc=run_dir.name, unit="step", dynamic_ncols=True)
+
+    def update(self) -> None:
+        for d, bar in self.bars.items():
+            step = _last_step(d / "metrics.csv")
+            if step > bar.n:
+                bar.update(step - bar.n)
+
+    def finish(self, run_dir: Path, error: BaseException | None) -> None:
+        bar = self.bars.pop(run_dir, None)
+        if bar is not None:
+            step = _last_step(run_dir / "metrics.csv")
+            bar.update(max(0, step - bar.n))
+            if error is not None:
+                bar.set_postfix_str(f"{type(error).__name__}", refresh=True)
+            bar.close()
+
+    def close(self) -> None:
+        for d in list(self.bars):
+            self.finish(d, None)
+
+
+def _last_step(path: Path) -> int:
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - 512))
+            last = f.read().splitlines()[-1].split(b",", 1)[0]
+        return int(float(last))
+    except (OSError, IndexError, ValueError):
+        return 0
