@@ -1,4 +1,4 @@
-"""GIF export: time and size of a 100-snapshot timelapse of an 8x8 grid of 48x80 samples.
+"""GIF export: time and size of a 100-snapshot timelapse of an 8x8 grid of full-profile samples.
 
 Compares ``timelapse.export_gif`` (global palette, temporal tolerance, transparent unchanged pixels)
 with a plain ``imageio.v3.imwrite`` of the same composed RGB frames (Pillow's per-frame adaptive
@@ -120,7 +120,8 @@ def main() -> int:
             run = RunRecord(a.run).path
             source = f"run record {a.run}"
         else:
-            frames, source = simulated_timelapse(a.frames)
+            d = make_config("aegan_bn", "full").data
+            frames, source = simulated_timelapse(a.frames, h=d.height, w=d.width)
             run = _write_run(tmp / "sim", frames)
         tl = RunRecord(run).timelapse()
         t_n, n, h, w, _ = tl["frames"].shape

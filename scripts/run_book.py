@@ -9,6 +9,7 @@ without a kernel.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -36,10 +37,19 @@ def main() -> int:
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
     a = ap.parse_args()
     print(f"profile: {os.environ.get('VAEGAN_PROFILE', 'full')}")
+    times = {}
     for nb in a.notebooks:
         print(f"executing {nb} ...", flush=True)
-        dt = execute(nb, a.timeout)
-        print(f"  {nb.name}: {dt / 60:.1f} min", flush=True)
+        times[nb.stem] = execute(nb, a.timeout)
+        print(f"  {nb.name}: {times[nb.stem] / 60:.1f} min", flush=True)
+    print(f"the book took {sum(times.values()) / 60:.1f} min")
+    # make bench reads the last book's wall times from here (out/ is git-ignored).
+    out = Path(__file__).resolve().parents[1] / "out"
+    out.mkdir(exist_ok=True)
+    (out / "book.json").write_text(json.dumps({"profile": os.environ.get("VAEGAN_PROFILE", "full"),
+                                               "notebook_s": times, "total_s": sum(times.values()),
+                                               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())},
+                                              indent=2) + "\n")
     return 0
 
 

@@ -33,3 +33,20 @@ def test_step_benchmark_compares_the_same_work_with_less_recomputation(recipe):
     table = bench_step.table({"matmul_peak_gflops": 100.0, "device": "cpu", "torch_threads": 2,
                               "steps": [{**row, "peak_share": 0.5}]})
     assert recipe in table and "ratio" in table
+
+
+def test_side_by_side_notebooks_are_timed_as_their_scheduler_runs_them():
+    # Longest first onto the least-loaded worker, as nb.run_all starts them: 300+100+100 and 300+100.
+    assert bench_notebooks.makespan([300, 100, 100, 100, 300], 2) == 500
+    assert bench_notebooks.makespan([300, 100], 1) == 400
+
+
+def test_the_profile_splits_a_step_into_the_recipes_sub_steps():
+    import profile_step
+
+    r = profile_step.profile_steps("vaegan", threads=1, steps=1, warmup=1, profile_name="ci")
+    names = [name for name, _ in r["substeps"]]
+    assert names == profile_step.SUBSTEPS["vaegan"]
+    assert sum(ms for _, ms in r["substeps"]) == pytest.approx(r["wall_ms"], rel=0.1)
+    assert 0 < r["kernels_ms"] + r["other_aten_ms"] <= r["wall_ms"] * 1.05
+    assert "(6) feature matching: G" in profile_step.table(r)

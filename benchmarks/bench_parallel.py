@@ -1,0 +1,74 @@
+"""Independent runs side by side against one at a time: training throughput on this machine's cores.
+
+One at a time is how ``nb.run`` trains: each run in the notebook's process, on torch's default
+thread count. Side by side is ``nb.run_all`` (``parallel.train_side_by_side``): one process and one
+thread per run. Both train the same full-profile GAN runs (two seeds, a short run each, no compile),
+so the ratio of their throughputs (steps per second over all runs) is what side by side buys.
+
+    python benchmarks/bench_parallel.py [--steps 60] [--recipe vaegan]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_io import save_json  # noqa: E402
+
+from vaegan_nb.config import make_config  # noqa: E402
+from vaegan_nb.parallel import train_side_by_side, workers_for  # noqa: E402
+from vaegan_nb.training import train  # noqa: E402
+
+
+def run(recipe: str = "vaegan", steps: int = 60) -> dict:
+    n = max(2, workers_for(os.cpu_count() or 1))
+    cfgs = [make_config(recipe, "full", seed=s, steps=steps, compile="off", checkpoint_every=10 * steps,
+                        snapshot_every=steps) for s in range(n)]
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        for i, cfg in enumerate(cfgs):
+            train(cfg, Path(tmp) / f"alone{i}", progress=False)
+        alone = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        train_side_by_side([(cfg, Path(tmp) / f"side{i}") for i, cfg in enumerate(cfgs)], workers=n,
+                           progress=False)
+        side = time.perf_counter() - t0
+    total = steps * len(cfgs)
+    return {"recipe": recipe, "runs": len(cfgs), "steps_per_run": steps, "threads_one_at_a_time": torch.get_num_threads(),
+            "workers_side_by_side": n, "one_at_a_time_s": alone, "side_by_side_s": side,
+            "steps_per_s_one_at_a_time": total / alone, "steps_per_s_side_by_side": total / side,
+            "ratio": alone / side}
+
+
+def table(r: dict) -> str:
+    return (f"{r['runs']} {r['recipe']} runs of {r['steps_per_run']} steps: one at a time "
+            f"({r['threads_one_at_a_time']} threads) {r['one_at_a_time_s']:.0f} s, "
+            f"{r['steps_per_s_one_at_a_time']:.2f} steps/s; side by side ({r['workers_side_by_side']} processes, "
+            f"1 thread each) {r['side_by_side_s']:.0f} s, {r['steps_per_s_side_by_side']:.2f} steps/s; "
+            f"{r['ratio']:.2f}x")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--recipe", default="vaegan")
+    p.add_argument("--steps", type=int, default=60)
+    p.add_argument("--json", type=Path, default=ROOT / "out" / "bench_parallel.json")
+    a = p.parse_args()
+    r = run(a.recipe, a.steps)
+    print(table(r))
+    save_json(r, a.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
