@@ -40,6 +40,9 @@ def train_side_by_side(jobs: Sequence[tuple[RunConfig, str | os.PathLike]], work
     """
     jobs = [(cfg, Path(d)) for cfg, d in jobs]
     todo = [(cfg, d) for cfg, d in jobs if retrain or not _finished(cfg, d)]
+    for _, d in jobs:
+        if all(d != t for _, t in todo):  # the same words as train_or_load's, for the same event
+            print(f"found a finished run in {d}, loading it (set RETRAIN = True to train again)")
     if longest_first:
         todo.sort(key=lambda job: -job[0].train.steps)
     workers = workers or workers_for(len(todo))
