@@ -1,6 +1,12 @@
 """Independent runs side by side: the same records as one at a time, the same errors, nothing retrained."""
 
 import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 import torch
@@ -8,6 +14,7 @@ import torch
 from vaegan_nb.config import make_config
 from vaegan_nb.errors import DivergenceError
 from vaegan_nb.parallel import train_side_by_side
+from vaegan_nb.runs import RunRecord
 from vaegan_nb.training import train
 
 TINY = dict(data__height=24, data__width=40, data__n_train=96, data__n_test=32, latent_dim=16,
@@ -44,8 +51,6 @@ def test_a_failed_run_raises_its_own_error_after_the_others_finish(tmp_path):
     jobs = [(tiny("aegan_bn", lr=100.0, checkpoint_every=1), bad), (tiny("vae"), good)]
     with pytest.raises(DivergenceError, match="non-finite"):
         train_side_by_side(jobs, workers=2, progress=False)
-    from vaegan_nb.runs import RunRecord
-
     assert RunRecord(bad).status["state"] == "diverged"
     assert RunRecord(good).finished
 
@@ -56,3 +61,32 @@ def test_finished_runs_are_loaded_not_trained_again(tmp_path):
     stamp = (tmp_path / "v" / "status.json").stat().st_mtime_ns
     [rec] = train_side_by_side(jobs, progress=False)
     assert rec.finished and (tmp_path / "v" / "status.json").stat().st_mtime_ns == stamp
+
+
+def test_ctrl_c_stops_every_run_at_a_step_boundary_with_a_checkpoint(tmp_path):
+    script = tmp_path / "side.py"
+    script.write_text(
+        "import json, sys\n"
+        "from vaegan_nb.config import RunConfig\n"
+        "from vaegan_nb.parallel import train_side_by_side\n"
+        "if __name__ == '__main__':\n"
+        "    jobs = json.loads(sys.argv[1])\n"
+        "    train_side_by_side([(RunConfig.from_dict(c), d) for c, d in jobs], workers=2, progress=False)\n")
+    dirs = [tmp_path / "a", tmp_path / "b"]
+    jobs = [(tiny("vaegan", seed=s, steps=100_000).to_dict(), str(d)) for s, d in enumerate(dirs)]
+    proc = subprocess.Popen([sys.executable, str(script), json.dumps(jobs)], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not all((d / "metrics.csv").exists() and
+                                                  len((d / "metrics.csv").read_text().splitlines()) > 3
+                                                  for d in dirs):
+            time.sleep(0.5)
+        os.kill(proc.pid, signal.SIGINT)  # Ctrl-C reaches only the notebook's (here: the parent's) process
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode != 0 and "KeyboardInterrupt" in err
+    for d in dirs:
+        rec = RunRecord(d)
+        assert rec.status["state"] == "interrupted", rec.status
+        assert rec.checkpoint_path.exists() and rec.status["step"] > 0
