@@ -42,7 +42,16 @@ def is_compute(name: str) -> bool:
 
 
 def profile_steps(recipe: str, threads: int, steps: int, warmup: int = 5, profile_name: str = "full") -> dict:
+    """The sub-steps' and the categories' median milliseconds over ``steps`` profiled steps."""
+    before = torch.get_num_threads()
     torch.set_num_threads(threads)
+    try:
+        return _profile(recipe, steps, warmup, profile_name) | {"threads": threads}
+    finally:
+        torch.set_num_threads(before)  # the caller's setting (a test's, the benchmark's) stays its own
+
+
+def _profile(recipe: str, steps: int, warmup: int, profile_name: str) -> dict:
     cfg = make_config(recipe, profile_name, compile="off")
     t_cfg = cfg.train
     frames = data.turf_frames(4 * t_cfg.batch_size, cfg.data.height, cfg.data.width, seed=1)
@@ -77,7 +86,7 @@ def profile_steps(recipe: str, threads: int, steps: int, warmup: int = 5, profil
     per_sub = [med(s[k] for s in subs) for k in range(len(subs[0]))]
     names = SUBSTEPS.get(recipe, [])
     names = names if len(names) == len(per_sub) else [str(k) for k in range(len(per_sub))]
-    return {"recipe": recipe, "threads": threads, "steps": steps, "wall_ms": med(walls),
+    return {"recipe": recipe, "steps": steps, "wall_ms": med(walls),
             "kernels_ms": med(kernel), "other_aten_ms": med(other), "adam_ms": med(adam),
             "substeps": list(zip(names, per_sub, strict=True))}
 
