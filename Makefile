@@ -29,7 +29,7 @@ book: setup
 	VAEGAN_PROFILE=full $(PY) scripts/run_book.py $(NOTEBOOKS)
 
 # Every speed and memory figure, checked against its target: a table on stdout and out/bench.json
-# (about 15 minutes; run it alone). The full-profile training times come from the last `make book`.
+# (about 4 minutes; run it alone). The full-profile training times come from the run records.
 bench: setup
 	$(PY) benchmarks/bench.py
 

@@ -129,18 +129,14 @@ def main() -> int:
     p.add_argument("--doc", type=Path, help="rewrite the measured section of this page (docs/performance.md)")
     a = p.parse_args()
     rounds = 5 if a.quick else a.rounds
-    import torch
-
-    threads = torch.get_num_threads()
     t0 = time.perf_counter()
     r = {"machine": machine(), "targets": TARGETS}
     print("step benchmark (full profile, reference vs ours, interleaved) ...", flush=True)
     r["step"] = bench_step.run("full", rounds)
     print("where the step's time goes (torch.profiler, one thread) ...", flush=True)
     r["profile"] = profile_step.profile_steps("vaegan", threads=1, steps=5 if a.quick else 20)
-    torch.set_num_threads(threads)
     print("runs side by side vs one at a time ...", flush=True)
-    r["parallel"] = bench_parallel.run("vaegan", steps=20 if a.quick else 60)
+    r["parallel"] = bench_parallel.run("vaegan", steps=100 if a.quick else 400)
     print("notebook benchmarks ...", flush=True)
     r["notebooks"] = bench_notebooks.run(skip_nbval=a.quick, rss_steps=100 if a.quick else RSS_STEPS)
     print("GIF export ...", flush=True)
