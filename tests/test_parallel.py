@@ -74,7 +74,9 @@ def test_ctrl_c_stops_every_run_at_a_step_boundary_with_a_checkpoint(tmp_path):
         "    train_side_by_side([(RunConfig.from_dict(c), d) for c, d in jobs], workers=2, progress=False)\n")
     dirs = [tmp_path / "a", tmp_path / "b"]
     jobs = [(tiny("vaegan", seed=s, steps=100_000).to_dict(), str(d)) for s, d in enumerate(dirs)]
-    proc = subprocess.Popen([sys.executable, str(script), json.dumps(jobs)], stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "stderr.txt"
+    with open(log, "w") as err:  # a file, not a pipe: the workers inherit it and may outlive a read
+        proc = subprocess.Popen([sys.executable, str(script), json.dumps(jobs)], stderr=err)
     try:
         deadline = time.time() + 120
         while time.time() < deadline and not all((d / "metrics.csv").exists() and
@@ -82,10 +84,10 @@ def test_ctrl_c_stops_every_run_at_a_step_boundary_with_a_checkpoint(tmp_path):
                                                   for d in dirs):
             time.sleep(0.5)
         os.kill(proc.pid, signal.SIGINT)  # Ctrl-C reaches only the notebook's (here: the parent's) process
-        _, err = proc.communicate(timeout=120)
+        proc.wait(timeout=150)
     finally:
         proc.kill()
-    assert proc.returncode != 0 and "KeyboardInterrupt" in err
+    assert proc.returncode != 0 and "KeyboardInterrupt" in log.read_text()
     for d in dirs:
         rec = RunRecord(d)
         assert rec.status["state"] == "interrupted", rec.status

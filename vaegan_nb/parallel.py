@@ -22,6 +22,7 @@ from .config import RunConfig
 from .runs import RunRecord, config_matches
 
 POLL_S = 0.5
+STOP_TIMEOUT_S = 60  # a run stops within one step of SIGTERM; this is for one that cannot
 
 
 def workers_for(n_runs: int) -> int:
@@ -68,7 +69,10 @@ def train_side_by_side(jobs: Sequence[tuple[RunConfig, str | os.PathLike]], work
             if p.is_alive():
                 os.kill(p.pid, signal.SIGTERM)  # the loop checkpoints at the step boundary and stops
         for p in running.values():
-            p.join()
+            p.join(STOP_TIMEOUT_S)
+            if p.is_alive():  # stuck outside the loop (a hung decoder, a full pipe): never leave it behind
+                p.kill()
+                p.join()
         raise
     finally:
         bars.close()
