@@ -66,10 +66,13 @@ def test_finished_runs_are_loaded_not_trained_again(tmp_path):
 def test_ctrl_c_stops_every_run_at_a_step_boundary_with_a_checkpoint(tmp_path):
     script = tmp_path / "side.py"
     script.write_text(
-        "import json, sys\n"
+        "import json, signal, sys\n"
         "from vaegan_nb.config import RunConfig\n"
         "from vaegan_nb.parallel import train_side_by_side\n"
         "if __name__ == '__main__':\n"
+        # Ctrl-C raises KeyboardInterrupt, as in a Jupyter kernel, even when this test runs in a
+        # background job, whose processes start with SIGINT ignored.
+        "    signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "    jobs = json.loads(sys.argv[1])\n"
         "    train_side_by_side([(RunConfig.from_dict(c), d) for c, d in jobs], workers=2, progress=False)\n")
     dirs = [tmp_path / "a", tmp_path / "b"]
