@@ -27,10 +27,8 @@ except ImportError:  # Windows: no flock, so no lock on the run directory there
     fcntl = None
 
 import numpy as np
-import torch
 
 from .atomic import atomic_save_npz, atomic_write_bytes, atomic_write_json, keep_previous  # noqa: F401
-from .checkpoints import load_checkpoint, save_checkpoint
 from .config import RunConfig
 from .errors import CheckpointError, DivergenceError, UserError
 
@@ -293,6 +291,8 @@ class Recorder:
 
     def resume(self, trainee) -> int:
         """Restore ``trainee`` from the last checkpoint and the record up to its step; returns that step."""
+        from .checkpoints import load_checkpoint  # torch: only a training process pays its import
+
         if not self.ckpt_path.exists():
             raise CheckpointError(f"{self.ckpt_path}: no checkpoint to resume from; drop resume to start a new run")
         start = load_checkpoint(self.ckpt_path, trainee, self.cfg)
@@ -344,6 +344,10 @@ class Recorder:
     def checkpoint(self, step: int, trainee) -> None:
         """Timelapse first, then the checkpoint: a kill between the two costs no snapshot, since a resume
         keeps the snapshots up to the checkpoint's step. Non-finite weights are never checkpointed."""
+        import torch
+
+        from .checkpoints import save_checkpoint
+
         bad = [k for k, m in trainee.modules().items()
                if any(v.is_floating_point() and not bool(torch.isfinite(v).all()) for v in m.state_dict().values())]
         if bad:
