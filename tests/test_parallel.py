@@ -63,6 +63,22 @@ def test_finished_runs_are_loaded_not_trained_again(tmp_path):
     assert rec.finished and (tmp_path / "v" / "status.json").stat().st_mtime_ns == stamp
 
 
+def test_a_run_that_starts_over_does_not_show_the_old_records_steps(tmp_path):
+    from vaegan_nb.parallel import _Bars
+
+    old = tmp_path / "metrics.csv"
+    old.write_text("step,pixel\n0,1\n3000,0.5\n")
+    bars = _Bars(show=True)
+    bars.start(tmp_path, 3000, stale=True)
+    bars.update()
+    assert bars.bars[tmp_path].n == 0, "the bar read the finished old record as this run's progress"
+    time.sleep(0.01)
+    old.write_text("step,pixel\n0,1\n10,0.9\n")  # the worker rewrites the record
+    bars.update()
+    assert bars.bars[tmp_path].n == 10
+    bars.close()
+
+
 def test_ctrl_c_stops_every_run_at_a_step_boundary_with_a_checkpoint(tmp_path):
     script = tmp_path / "side.py"
     script.write_text(

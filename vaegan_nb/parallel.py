@@ -60,7 +60,9 @@ def train_side_by_side(jobs: Sequence[tuple[RunConfig, str | os.PathLike]], work
                 p = ctx.Process(target=_work, args=(cfg.to_dict(), str(d), retrain, results), daemon=True)
                 p.start()
                 running[d] = p
-                bars.start(d, cfg.train.steps)
+                # A run that starts over still has the old record's metrics.csv until its worker rewrites it.
+                fresh = retrain or not config_matches(d, cfg)
+                bars.start(d, cfg.train.steps, stale=fresh)
             for d in _collect(results, running, errors):
                 bars.finish(d, errors.get(d))
             bars.update()
@@ -132,23 +134,36 @@ class _Bars:
     def __init__(self, show: bool):
         self.show = show
         self.bars = {}
+        self.stale = {}  # run_dir -> the old metrics.csv's (inode, mtime) while it is not yet rewritten
 
-    def start(self, run_dir: Path, steps: int) -> None:
+    def start(self, run_dir: Path, steps: int, stale: bool = False) -> None:
+        """``stale``: the run starts over, so the metrics.csv already there belongs to the old record."""
         if self.show:
             from tqdm.auto import tqdm
 
             self.bars[run_dir] = tqdm(total=steps, desc=run_dir.name, unit="step", dynamic_ncols=True)
+            if stale:
+                self.stale[run_dir] = _stamp(run_dir / "metrics.csv")
+
+    def _step(self, run_dir: Path) -> int:
+        path = run_dir / "metrics.csv"
+        if run_dir in self.stale:
+            if _stamp(path) == self.stale[run_dir]:
+                return 0
+            del self.stale[run_dir]
+        return _last_step(path)
 
     def update(self) -> None:
         for d, bar in self.bars.items():
-            step = _last_step(d / "metrics.csv")
+            step = self._step(d)
             if step > bar.n:
                 bar.update(step - bar.n)
 
     def finish(self, run_dir: Path, error: BaseException | None) -> None:
         bar = self.bars.pop(run_dir, None)
         if bar is not None:
-            step = _last_step(run_dir / "metrics.csv")
+            step = self._step(run_dir)
+            self.stale.pop(run_dir, None)
             bar.update(max(0, step - bar.n))
             if error is not None:
                 bar.set_postfix_str(f"{type(error).__name__}", refresh=True)
@@ -157,6 +172,14 @@ class _Bars:
     def close(self) -> None:
         for d in list(self.bars):
             self.finish(d, None)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
 
 
 def _last_step(path: Path) -> int:
