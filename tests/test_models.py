@@ -56,6 +56,6 @@ def test_discriminator_features_are_purely_linear_before_the_classifier():
 
 def test_full_profile_is_laptop_sized():
     cfg = make_config("vaegan", "full")
-    m = cfg.model
-    total = sum(count_parameters(n) for n in (Encoder(m, 48, 80), Decoder(m, 48, 80), Discriminator(m, 48, 80)))
+    m, h, w = cfg.model, cfg.data.height, cfg.data.width
+    total = sum(count_parameters(n) for n in (Encoder(m, h, w), Decoder(m, h, w), Discriminator(m, h, w)))
     assert total < 3_000_000

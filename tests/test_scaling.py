@@ -26,6 +26,29 @@ def test_the_rule_flags_the_old_narrow_discriminator():
     assert [c.ok for c in scaling_checks(cfg)][:4] == [True, True, True, False]
 
 
+def test_the_rule_flags_a_hidden_layer_too_narrow_to_survive():
+    cfg = make_config("vaegan", "full", disc_hidden=64)
+    assert [c.ok for c in scaling_checks(cfg) if c.rule == "D hidden units"] == [False]
+
+
+def test_most_of_ds_hidden_units_die_within_its_first_steps(tmp_path):
+    """Why rule 3 counts units: at lr 1e-3 most hidden ReLUs of D stop firing within 40 steps."""
+    from vaegan_nb.training import load_trained, train
+
+    cfg = make_config("vaegan", "full", seed=3, steps=40, n_train=512, n_test=64, compile="off",
+                      log_every=40, snapshot_every=40, checkpoint_every=40)
+    at_start = scaling.live_hidden_share(_fresh_disc(cfg), data.load_split(cfg.data, progress=False).test)
+    train(cfg, tmp_path, progress=False)
+    after = scaling.live_hidden_share(load_trained(tmp_path).discriminator,
+                                      data.load_split(cfg.data, progress=False).test)
+    assert at_start > 0.9 and after < 0.6, (at_start, after)
+
+
+def _fresh_disc(cfg):
+    torch.manual_seed(cfg.train.seed)
+    return Discriminator(cfg.model, cfg.data.height, cfg.data.width)
+
+
 @pytest.fixture(scope="module")
 def frames():
     return data.turf_frames(256, 16, 24, seed=3)  # small frames: the feature matrix has 1,152 columns

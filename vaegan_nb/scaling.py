@@ -39,3 +39,15 @@ def blind_share(features: nn.Module, frames: np.ndarray, tol: float = 1e-6) -> f
     x = x - x.mean(0, keepdim=True)
     seen = (x @ rows.T).pow(2).sum()
     return float(1 - seen / x.pow(2).sum())
+
+
+def live_hidden_share(disc: nn.Module, frames: np.ndarray) -> float:
+    """Share of D's hidden ReLU units that fire on at least one of ``frames`` (uint8, N x H x W x 3).
+
+    A unit that fires on no frame has no gradient left and stays dead; when all are dead, D gives every
+    input the same score and the GAN is over (docs/scaling.md, rule 3).
+    """
+    clf = disc.classifier
+    with torch.no_grad():
+        h = clf[:4](disc.features(data.to_tensor(frames)))  # ReLU, flatten, Linear, ReLU
+    return float((h > 0).any(0).float().mean())
