@@ -138,7 +138,8 @@ def render(seeds: dict[int, dict[str, RunRecord]], note: str = "") -> str:
     cfg = any_rec.config
     out += ["", f"Profile: {cfg.profile}, {cfg.data.height}x{cfg.data.width} frames, latent {cfg.model.latent_dim}, "
             f"encoder {cfg.model.enc_channels}, decoder {cfg.model.dec_channels}, discriminator "
-            f"{cfg.model.disc_channels}, batch {cfg.train.batch_size}, lr {cfg.train.lr:g}, "
+            f"{cfg.model.disc_channels} with {cfg.model.disc_hidden} hidden units, batch {cfg.train.batch_size}, "
+            f"lr {cfg.train.lr:g}, "
             f"{cfg.data.n_train} training frames (docs/scaling.md says why)."]
     return "\n".join(out) + "\n"
 
