@@ -37,10 +37,10 @@ def test_most_of_ds_hidden_units_die_within_its_first_steps(tmp_path):
 
     cfg = make_config("vaegan", "full", seed=3, steps=40, n_train=512, n_test=64, compile="off",
                       log_every=40, snapshot_every=40, checkpoint_every=40)
-    at_start = scaling.live_hidden_share(_fresh_disc(cfg), data.load_split(cfg.data, progress=False).test)
+    held_out = data.load_split(cfg.data, progress=False).test
+    at_start = scaling.live_hidden_share(_fresh_disc(cfg), held_out)
     train(cfg, tmp_path, progress=False)
-    after = scaling.live_hidden_share(load_trained(tmp_path).discriminator,
-                                      data.load_split(cfg.data, progress=False).test)
+    after = scaling.live_hidden_share(load_trained(tmp_path).discriminator, held_out)
     assert at_start > 0.9 and after < 0.6, (at_start, after)
 
 
