@@ -26,6 +26,14 @@ def test_the_rule_flags_the_old_narrow_discriminator():
     assert [c.ok for c in scaling_checks(cfg)][:4] == [True, True, True, False]
 
 
+@pytest.mark.parametrize("channels, flags", [((8, 16, 48, 192), [True, False, False, False]),
+                                             ((8, 24, 64, 256), [True, True, False, True])])
+def test_the_margin_rule_flags_a_discriminator_at_rule_1s_bare_minimum(channels, flags):
+    """Rule 4: both probes that lost the decoder's tug of war (docs/scaling.md) break it."""
+    cfg = make_config("vaegan", "full", disc_channels=channels)
+    assert [c.ok for c in scaling_checks(cfg) if "margin" in c.rule] == flags
+
+
 def test_the_rule_flags_a_hidden_layer_too_narrow_to_survive():
     cfg = make_config("vaegan", "full", disc_hidden=64)
     assert [c.ok for c in scaling_checks(cfg) if c.rule == "D hidden units"] == [False]

@@ -113,16 +113,16 @@ class Discriminator(nn.Module):
         # No non-linearity between the four convolutions, as in the original: together they are one
         # linear map, which is part of why the discriminator is so easily fooled and so easily wins.
         self.features = nn.Sequential(
-            nn.Conv2d(3, c1, 5, padding=2),  # B x 3 x 24 x 40 -> B x 8 x 24 x 40
-            nn.Conv2d(c1, c2, 5, stride=2, padding=2),  # -> B x 16 x 12 x 20
-            nn.Conv2d(c2, c3, 5, stride=2, padding=2),  # -> B x 48 x 6 x 10
-            nn.Conv2d(c3, c4, 5, stride=2, padding=2),  # -> B x 192 x 3 x 5 = phi(x): as many values as the frame
+            nn.Conv2d(3, c1, 5, padding=2),  # B x 3 x 24 x 40 -> B x 16 x 24 x 40
+            nn.Conv2d(c1, c2, 5, stride=2, padding=2),  # -> B x 32 x 12 x 20
+            nn.Conv2d(c2, c3, 5, stride=2, padding=2),  # -> B x 96 x 6 x 10
+            nn.Conv2d(c3, c4, 5, stride=2, padding=2),  # -> B x 256 x 3 x 5 = phi(x): 4/3 as many values as the frame
         )
         h, w = encoder_sizes(height, width, 3)[-1]
         self.classifier = nn.Sequential(
             nn.ReLU(),
             nn.Flatten(),
-            nn.Linear(c4 * h * w, cfg.disc_hidden),  # B x 2880 -> B x 64
+            nn.Linear(c4 * h * w, cfg.disc_hidden),  # B x 3840 -> B x 256
             nn.ReLU(inplace=True),
             nn.Linear(cfg.disc_hidden, 1),  # -> B x 1 logit; sigmoid lives in the loss, for stability
         )
