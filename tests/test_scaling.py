@@ -34,6 +34,17 @@ def test_the_margin_rule_flags_a_discriminator_at_rule_1s_bare_minimum(channels,
     assert [c.ok for c in scaling_checks(cfg) if "margin" in c.rule] == flags
 
 
+def test_a_margin_over_rule_1_lets_feature_matching_hear_more_of_the_frame():
+    """Rule 4's measurement: at initialisation the old minimal D amplifies less of a frame's variance."""
+    frames = data.load_split(make_config("vaegan", "full", n_test=256).data, progress=False).test
+    shares = {}
+    for channels in ((8, 16, 48, 192), (16, 32, 96, 256)):
+        torch.manual_seed(0)
+        disc = Discriminator(ModelConfig(disc_channels=channels), 24, 40)
+        shares[channels] = scaling.visible_share(disc.features, frames)
+    assert shares[(8, 16, 48, 192)] < 0.9 < 0.97 < shares[(16, 32, 96, 256)], shares
+
+
 def test_the_rule_flags_a_hidden_layer_too_narrow_to_survive():
     cfg = make_config("vaegan", "full", disc_hidden=64)
     assert [c.ok for c in scaling_checks(cfg) if c.rule == "D hidden units"] == [False]

@@ -41,6 +41,22 @@ def blind_share(features: nn.Module, frames: np.ndarray, tol: float = 1e-6) -> f
     return float(1 - seen / x.pow(2).sum())
 
 
+def visible_share(features: nn.Module, frames: np.ndarray, rel: float = 1e-2) -> float:
+    """Share of the frames' variance around their mean that A amplifies by at least ``rel`` of its largest gain.
+
+    ``blind_share`` asks whether feature matching can see a direction at all; this asks whether it
+    sees it loudly enough to matter. An injective but badly conditioned A scores low (docs/scaling.md,
+    rule 4).
+    """
+    f = np.asarray(frames)
+    _, h, w, _ = f.shape
+    _, s, vt = torch.linalg.svd(feature_matrix(features, h, w), full_matrices=False)
+    x = data.to_tensor(f).double().flatten(1)
+    x = x - x.mean(0, keepdim=True)
+    loud = vt[s >= rel * s.max()]
+    return float((x @ loud.T).pow(2).sum() / x.pow(2).sum())
+
+
 def live_hidden_share(disc: nn.Module, frames: np.ndarray) -> float:
     """Share of D's hidden ReLU units that fire on at least one of ``frames`` (uint8, N x H x W x 3).
 
