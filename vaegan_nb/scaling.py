@@ -38,7 +38,7 @@ def blind_share(features: nn.Module, frames: np.ndarray, tol: float = 1e-6) -> f
     x = data.to_tensor(f).double().flatten(1)
     x = x - x.mean(0, keepdim=True)
     seen = (x @ rows.T).pow(2).sum()
-    return float(1 - seen / x.pow(2).sum())
+    return float((1 - seen / x.pow(2).sum()).clamp(0, 1))  # rounding can dip a hair below 0
 
 
 def visible_share(features: nn.Module, frames: np.ndarray, rel: float = 1e-2) -> float:
