@@ -205,10 +205,9 @@ ORIGINAL_LATENT_PER_MAP = 1024 / (256 * 9 * 16)
 SHARE_TOLERANCE = 2.5
 MIN_DISC_HIDDEN = 256
 # 4. D keeps a margin over rule 1, as the original does (10.7, 10.7, 5.3 and 1.33 times the minimum at
-#    its four layers). At exactly the minimum the reconstruction's pull is too weak: feature matching
-#    loses the decoder's tug of war to the adversarial terms and the BN cheat stays blurry
-#    (docs/scaling.md, "The decoder's tug of war"). Twice the minimum before the last layer, and the
-#    original's 4/3 at the last.
+#    its four layers). At exactly the minimum feature matching lost the decoder's tug of war to the
+#    adversarial terms on four seeds of five, and the BN cheat stayed blurry (docs/scaling.md, "The
+#    decoder's tug of war"). Twice the minimum before the last layer, and the original's 4/3 at the last.
 DISC_MARGINS = (2.0, 2.0, 2.0, 4 / 3)
 
 
