@@ -24,21 +24,25 @@ def feature_matrix(features: nn.Module, height: int, width: int) -> torch.Tensor
     return torch.cat(cols).T.double()
 
 
+def _variance_by_gain(features: nn.Module, frames: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """A's singular values (largest first) and the share of the frames' variance along each one's direction."""
+    f = np.asarray(frames)
+    _, h, w, _ = f.shape
+    _, s, vt = torch.linalg.svd(feature_matrix(features, h, w), full_matrices=False)
+    x = data.to_tensor(f).double().flatten(1)
+    x = x - x.mean(0, keepdim=True)
+    return s, (x @ vt.T).pow(2).sum(0) / x.pow(2).sum()
+
+
 def blind_share(features: nn.Module, frames: np.ndarray, tol: float = 1e-6) -> float:
     """Share of the frames' variance around their mean frame that lies in A's null space, in [0, 1].
 
     0 means feature matching can see every difference between two frames; 0.6 means 60% of what
     varies from frame to frame cannot move the feature-matching loss at all.
     """
-    f = np.asarray(frames)
-    _, h, w, _ = f.shape
-    a = feature_matrix(features, h, w)
-    _, s, vt = torch.linalg.svd(a, full_matrices=False)
-    rows = vt[s > tol * s.max()]  # an orthonormal basis of A's row space
-    x = data.to_tensor(f).double().flatten(1)
-    x = x - x.mean(0, keepdim=True)
-    seen = (x @ rows.T).pow(2).sum()
-    return float((1 - seen / x.pow(2).sum()).clamp(0, 1))  # rounding can dip a hair below 0
+    s, share = _variance_by_gain(features, frames)
+    # Directions past A's rank are A's null space; rounding can make the sum dip a hair below 0.
+    return float((1 - share[s > tol * s.max()].sum()).clamp(0, 1))
 
 
 def visible_share(features: nn.Module, frames: np.ndarray, rel: float = 1e-2) -> float:
@@ -48,13 +52,8 @@ def visible_share(features: nn.Module, frames: np.ndarray, rel: float = 1e-2) ->
     sees it loudly enough to matter. An injective but badly conditioned A scores low (docs/scaling.md,
     rule 4).
     """
-    f = np.asarray(frames)
-    _, h, w, _ = f.shape
-    _, s, vt = torch.linalg.svd(feature_matrix(features, h, w), full_matrices=False)
-    x = data.to_tensor(f).double().flatten(1)
-    x = x - x.mean(0, keepdim=True)
-    loud = vt[s >= rel * s.max()]
-    return float((x @ loud.T).pow(2).sum() / x.pow(2).sum())
+    s, share = _variance_by_gain(features, frames)
+    return float(share[s >= rel * s.max()].sum())
 
 
 def live_hidden_share(disc: nn.Module, frames: np.ndarray) -> float:
