@@ -32,8 +32,8 @@ def decoder_pulls(trainee: Trainee, x: torch.Tensor, seed: int = 0) -> dict[str,
         m.train()
     params = [p for p in G.parameters() if p.requires_grad]
 
-    def norm(loss: torch.Tensor) -> float:
-        grads = torch.autograd.grad(loss, params, allow_unused=True)
+    def norm(loss: torch.Tensor, keep: bool = False) -> float:
+        grads = torch.autograd.grad(loss, params, allow_unused=True, retain_graph=keep)
         return float(torch.sqrt(sum(g.pow(2).sum() for g in grads if g is not None)))
 
     with torch.no_grad():
@@ -41,9 +41,11 @@ def decoder_pulls(trainee: Trainee, x: torch.Tensor, seed: int = 0) -> dict[str,
         phi_real = D.features(x)
     noise = torch.randn(mean.shape, generator=torch.Generator().manual_seed(seed)).to(mean)
     with frozen(D):
-        x_rec, x_fake = G(mean), G(noise)
-        return dict(zip(PULLS, (norm(bce_logits(D(x_rec)[0], 1.0)), norm(bce_logits(D(x_fake)[0], 1.0)),
-                                norm(feature_matching(D.features(G(mean)), phi_real))), strict=True))
+        # One pass of D over the reconstructions gives both the logit and the features.
+        logit_rec, phi_rec = D(G(mean))
+        return dict(zip(PULLS, (norm(bce_logits(logit_rec, 1.0), keep=True),
+                                norm(bce_logits(D(G(noise))[0], 1.0)),
+                                norm(feature_matching(phi_rec, phi_real))), strict=True))
 
 
 def feature_matching_share(pulls: dict[str, float]) -> float:
