@@ -1,0 +1,49 @@
+"""Why fakes from N(0, I) may not look like frames: the prior's gap against the decoder's own blur.
+
+The decoder learns from the encoder's codes. Fixed noise from N(0, I) asks it for codes it has not
+seen when the codes are not N(0, I) (the BN cheat's shrink, for instance). Decoding the same noise
+through a Gaussian fitted to the codes removes that gap; the reconstructions show the decoder's best.
+Together they say how much of a fake's failure is the prior and how much the decoder.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from . import diagnostics, samples
+from .evaluation import fixed_noise
+from .recipes import Trainee
+
+ROWS = ("fixed noise", "fixed noise through the codes' Gaussian", "reconstructions")
+
+
+def fitted_gaussian(codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and lower Cholesky factor of the codes' covariance, (d,) and (d, d)."""
+    if codes.ndim != 2 or len(codes) <= codes.shape[1]:
+        raise ValueError(f"need more codes than dimensions to fit a Gaussian, got shape {tuple(codes.shape)}")
+    codes = codes.double()
+    cov = torch.cov(codes.T)
+    # A tiny ridge keeps the factorisation alive when a BN channel has (almost) no variance.
+    ridge = 1e-6 * cov.diagonal().mean() * torch.eye(len(cov), dtype=cov.dtype)
+    return codes.mean(0).float(), torch.linalg.cholesky(cov + ridge).float()
+
+
+def through(z: torch.Tensor, mean: torch.Tensor, tril: torch.Tensor) -> torch.Tensor:
+    """N(0, I) noise mapped onto N(mean, tril tril^T): the same draw, moved to where the codes live."""
+    return mean + z @ tril.T
+
+
+def prior_gap(t: Trainee, train: np.ndarray, test: np.ndarray, n: int = 64) -> dict[str, float]:
+    """Palette fidelity (over real held-out frames') of ``n`` fakes from fixed noise, of the same noise
+    through the training codes' Gaussian, and of ``n`` reconstructions; plus the codes' mean
+    |z|/sqrt(d). ``t`` in eval mode (``training.load_trained``); uint8 frames."""
+    ref = diagnostics.frame_reference(train[: diagnostics.REFERENCE_FRAMES])
+    real = diagnostics.palette_fidelity(test[:n], ref)
+    codes = samples.encode(t, train)
+    z = fixed_noise(n, codes.shape[1])
+    batches = (samples.decode(t, z), samples.decode(t, through(z, *fitted_gaussian(codes))),
+               samples.reconstruct(t, test[:n]))
+    out = {row: diagnostics.palette_fidelity(f, ref) / real for row, f in zip(ROWS, batches, strict=True)}
+    out["codes' |z| / sqrt(d)"] = float(codes.norm(dim=1).mean() / codes.shape[1] ** 0.5)
+    return out
