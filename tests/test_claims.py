@@ -25,8 +25,9 @@ from __future__ import annotations
 import pytest
 
 from vaegan_nb import claims as C
+from vaegan_nb import data, prior_gap
 from vaegan_nb.config import make_config
-from vaegan_nb.training import train
+from vaegan_nb.training import load_trained, train
 
 SEEDS = (0, 1)
 RATE_SEEDS = (0, 1, 2, 3, 4)  # for a claim read as a rate, like docs/phenomena.md
@@ -111,9 +112,6 @@ def test_claim9_diagnosis_fixed_noise_lands_off_the_codes_the_decoder_learnt(run
     # Gaussian fitted to the training codes scores higher than the fixed noise itself: measured
     # 2026-11-30 on 400-step runs of seeds 0-4, 0.25-0.35 against 0.17-0.33 of the real frames'
     # palette fidelity (5 of 5; in the full profile 0.31-0.59 against 0.26-0.29).
-    from vaegan_nb import data, prior_gap
-    from vaegan_nb.training import load_trained
-
     rec = runs(seed, ("aegan_bn",))["aegan_bn"]
     split = data.load_split(rec.config.data, progress=False)
     gap = prior_gap.prior_gap(load_trained(rec), split.train, split.test)
