@@ -84,9 +84,12 @@ def verdicts(r: dict) -> list[tuple[str, str, bool | None]]:
                      f"{nb['nbval']['total_wall_s']:.0f} s", nb["nbval"]["total_wall_s"] <= TARGETS["nbval_total_s"]))
     for stem, row in nb["full_training"]["per_notebook"].items():
         measured = not row["missing"]
-        rows.append((f"{stem} full-profile training (alone): <= {TARGETS['notebook_full_training_s']:.0f} s",
-                     f"{row['alone_s']:.0f} s" if measured else "not measured (run make book)",
-                     row["alone_s"] <= TARGETS["notebook_full_training_s"] if measured else None))
+        # In book order a notebook trains only what no earlier one did (a learner's path); alone, every
+        # run it shows, as when it is opened first on a fresh checkout.
+        for key, how in (("book_order_s", "in book order"), ("alone_s", "alone")):
+            rows.append((f"{stem} full-profile training ({how}): <= {TARGETS['notebook_full_training_s']:.0f} s",
+                         f"{row[key]:.0f} s" if measured else "not measured (run make book)",
+                         row[key] <= TARGETS["notebook_full_training_s"] if measured else None))
     book = nb["full_training"].get("book_s")
     rows.append((f"make book, all four notebooks: <= {TARGETS['book_total_s'] / 60:.0f} min",
                  f"{book / 60:.1f} min" if book else "not measured (run make book)",

@@ -74,10 +74,11 @@ def spec(recipe: str, name: str, **overrides) -> tuple[RunConfig, Path]:
 def run_all(specs: list[tuple[RunConfig, Path]], retrain: bool = False) -> dict[str, RunRecord]:
     """Train (or load) several runs side by side, one process and one thread per core; records by name.
 
-    The notebooks that compare several runs train them all here, so that both cores of a laptop
-    work at once. Each run has the config that ``run`` would give it, and is reused or resumed as
-    ``run`` would; it trains on one thread, so its float sums may round differently from a run
-    trained on two.
+    Every notebook trains its runs here, so that both cores of a laptop work at once. Each run has
+    the config that ``run`` would give it, and is reused or resumed as ``run`` would. It trains on
+    one thread, as ``make phenomena`` trains its runs, so a notebook executed afresh repeats the
+    stored runs exactly; ``run`` (torch's default threads) rounds some float sums differently, and a
+    GAN's trajectory then parts from them within tens of steps.
     """
     from .parallel import train_side_by_side
 

@@ -1,8 +1,10 @@
 """Independent runs side by side: one process per run, one torch thread each, every core busy.
 
-One small run uses a second thread only in part: a full-profile GAN step takes about 108 ms on one
-thread and 69 ms on two. Two runs in two one-thread processes therefore finish sooner than the same
-runs one after the other on two threads (about 1.3x the throughput; ``make bench`` measures it).
+One run on one thread is also one run made the same way every time: a run trained on two threads
+rounds some float sums differently, and a GAN's trajectory parts from the one-thread run within tens
+of steps. Side by side costs no throughput: a full-profile GAN step takes about 157 ms on one thread
+and 86 ms on two, so two one-thread runs finish together about when the same runs would one after
+the other on two threads (``make bench`` measures it).
 Each run is trained as ``train_or_load`` would train it alone: a finished run with the same config
 is reused, an interrupted one resumed, and a failure leaves the same run record and raises the same
 error.
