@@ -6,8 +6,8 @@
     .venv/bin/python scripts/claims_full.py --list           # the runs and their settings
 
 Every run is the ``full`` profile of its recipe, one torch thread per process; the beta sweep runs
-for a third of the steps (claim 6 reads beta 1 from the first third of the main vaegan run). Seed 0
-is the notebooks' own seed: its records go to data/runs/full/<name>, where the notebooks look for
+for half the steps (``config.SWEEP_SHARE``; claim 6 reads beta 1 from the first half of the main
+vaegan run). Seed 0 is the notebooks' own seed: its records go to data/runs/full/<name>, where the notebooks look for
 them, so ``make book`` shows seed 0 of the table without training it again. Other seeds go to
 data/runs/phenomena/seed<S>/<name> (all git-ignored). The script is resumable: a finished record
 with the same config is kept, an interrupted one is resumed from its last checkpoint.
@@ -27,7 +27,6 @@ sys.path.insert(0, str(ROOT))
 OUT = ROOT / "data" / "runs" / "phenomena"
 SEEDS = (0, 1, 2, 3, 4)
 SWEEP_BETAS = (0.1, 2.0, 4.0, 8.0)  # beta 1 is the main vaegan run, read over the sweep's length
-SWEEP_SHARE = 1 / 3  # the sweep's runs are this share of the profile's steps
 
 # name -> (recipe, overrides of the full profile; "sweep" marks the shorter beta-sweep runs)
 RUNS: dict[str, tuple[str, dict]] = {
@@ -46,19 +45,13 @@ def seed_dir(seed: int) -> Path:
 def config_for(name: str, seed: int):
     """The run's config: exactly what a notebook's ``nb.run_all`` makes for it (the thread count is
     set by the worker process, not the config, so seed 0 is the notebooks' own run)."""
-    from vaegan_nb.config import make_config
+    from vaegan_nb.config import make_config, sweep_steps
 
     recipe, overrides = RUNS[name]
     overrides = dict(overrides)
     if overrides.pop("sweep", False):
-        overrides["steps"] = sweep_steps()
+        overrides["steps"] = sweep_steps("full")
     return make_config(recipe, "full", seed=seed, **overrides)
-
-
-def sweep_steps() -> int:
-    from vaegan_nb.config import make_config
-
-    return round(make_config("vaegan", "full").train.steps * SWEEP_SHARE)
 
 
 def main(argv: list[str] | None = None) -> int:

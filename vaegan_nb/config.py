@@ -200,6 +200,10 @@ def _check_keys(where: str, d: dict, known: set[str]) -> None:
 #    unit died in 2 of 16 seeds; with 256, none of 16 lost more than 94% (the original has 512).
 DISC_STRIDES = (1, 2, 4, 8)
 VAE_STEP_FACTOR = 2  # full profile: the VAE trains this many times the GANs' steps
+# The beta sweep's runs (notebook 03, claims 4 and 6) are this share of the profile's steps; beta 1 is
+# the main vaegan run read over as many. The blog's sweep ran as long as its main run; half is what
+# a laptop affords once notebook 02 has trained the main run and the decoder-only fix.
+SWEEP_SHARE = 1 / 2
 ORIGINAL_LATENT_SHARE = 1024 / (3 * 65 * 121)
 ORIGINAL_LATENT_PER_MAP = 1024 / (256 * 9 * 16)
 SHARE_TOLERANCE = 2.5
@@ -266,6 +270,11 @@ def _profile_base(profile: str) -> RunConfig:
                               checkpoint_every=1000),
         )
     raise ConfigError(f"profile={profile!r}: choose one of {', '.join(PROFILES)}")
+
+
+def sweep_steps(profile: str | None = None) -> int:
+    """Steps of each beta-sweep run in ``profile`` (default: the current one)."""
+    return round(_profile_base(profile or current_profile()).train.steps * SWEEP_SHARE)
 
 
 def current_profile() -> str:
