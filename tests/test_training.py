@@ -112,3 +112,24 @@ def test_resume_refuses_a_checkpoint_from_another_config(tmp_path, frames):
     trainee = recipes.build(other)
     with pytest.raises(CheckpointError, match="different config"):
         load_checkpoint(rec.checkpoint_path, trainee, other)
+
+
+@pytest.mark.parametrize("recipe", ["vaegan", "aegan_bn"])
+def test_a_finished_run_resumed_with_more_steps_is_the_longer_run(tmp_path, frames, recipe):
+    # How a learner continues a finished run (--resume --steps N), and how the sweep's runs were extended.
+    longer = train(tiny(recipe, steps=12), tmp_path / "longer", progress=False, frames=frames)
+    train(tiny(recipe, steps=8), tmp_path / "extended", progress=False, frames=frames)
+    extended = train(tiny(recipe, steps=12), tmp_path / "extended", resume=True, progress=False, frames=frames)
+    assert extended.finished and extended.config.train.steps == 12
+    a, b = longer.metrics(), extended.metrics()
+    for col in a:
+        if col != "wall_s":
+            np.testing.assert_array_equal(a[col], b[col], err_msg=col)
+    np.testing.assert_array_equal(longer.timelapse()["frames"], extended.timelapse()["frames"])
+
+
+def test_resume_refuses_fewer_steps_than_the_checkpoint_has_done(tmp_path, frames):
+    rec = train(tiny("vaegan", steps=8), tmp_path / "r", progress=False, frames=frames)
+    shorter = tiny("vaegan", steps=6)
+    with pytest.raises(CheckpointError, match="different config"):
+        load_checkpoint(rec.checkpoint_path, recipes.build(shorter), shorter)

@@ -29,6 +29,21 @@ def save_checkpoint(path: Path, trainee, step: int, cfg: RunConfig) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
+def _only_longer(state: dict, cfg: RunConfig) -> bool:
+    """True when ``cfg`` is the checkpoint's config with a step count at or past its step: a finished
+    run continued further. Nothing in a step depends on the run's length (no schedule; the batch
+    order follows the step), so the longer run follows the same trajectory as one trained that long."""
+    saved, new = state.get("config"), cfg.to_dict()
+    if not isinstance(saved, dict) or not isinstance(saved.get("train"), dict):
+        return False
+    try:
+        at = int(state["step"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    strip = lambda c: {**c, "train": {k: v for k, v in c["train"].items() if k != "steps"}}  # noqa: E731
+    return strip(saved) == strip(new) and new["train"]["steps"] >= at
+
+
 def load_checkpoint(path: Path, trainee, cfg: RunConfig) -> int:
     """Restore networks, optimizers and RNG from ``path``; returns the step it was taken at."""
     try:
@@ -42,7 +57,7 @@ def load_checkpoint(path: Path, trainee, cfg: RunConfig) -> int:
         raise CheckpointError(f"{path}: unreadable or unsafe checkpoint ({type(e).__name__}: {detail})") from None
     if not isinstance(state, dict) or "modules" not in state:
         raise CheckpointError(f"{path}: not a vaegan-nb checkpoint")
-    if state.get("config") != cfg.to_dict():
+    if state.get("config") != cfg.to_dict() and not _only_longer(state, cfg):
         raise CheckpointError(f"{path}: made with a different config; start a new run directory or drop --resume")
     try:
         for k, m in trainee.modules().items():
