@@ -128,8 +128,18 @@ def test_a_finished_run_resumed_with_more_steps_is_the_longer_run(tmp_path, fram
     np.testing.assert_array_equal(longer.timelapse()["frames"], extended.timelapse()["frames"])
 
 
-def test_resume_refuses_fewer_steps_than_the_checkpoint_has_done(tmp_path, frames):
+@pytest.mark.parametrize("change", [dict(steps=6), dict(steps=12, lr=2e-3), dict(steps=12, beta=2.0)],
+                         ids=["fewer steps", "more steps and another lr", "more steps and another beta"])
+def test_resume_refuses_anything_but_more_steps(tmp_path, frames, change):
     rec = train(tiny("vaegan", steps=8), tmp_path / "r", progress=False, frames=frames)
-    shorter = tiny("vaegan", steps=6)
+    other = tiny("vaegan", **change)
     with pytest.raises(CheckpointError, match="different config"):
-        load_checkpoint(rec.checkpoint_path, recipes.build(shorter), shorter)
+        load_checkpoint(rec.checkpoint_path, recipes.build(other), other)
+
+
+def test_messages_name_a_run_relative_to_its_checkout(tmp_path):
+    # A notebook's stored "found a finished run in ..." line must not carry the machine's own path.
+    (tmp_path / "checkout" / "vaegan_nb").mkdir(parents=True)
+    (tmp_path / "checkout" / "pyproject.toml").write_text("")
+    assert runs.shown(tmp_path / "checkout" / "data" / "runs" / "full" / "vae") == "data/runs/full/vae"
+    assert runs.shown(tmp_path / "elsewhere" / "vae") == str((tmp_path / "elsewhere" / "vae").resolve())

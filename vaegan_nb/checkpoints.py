@@ -30,18 +30,22 @@ def save_checkpoint(path: Path, trainee, step: int, cfg: RunConfig) -> None:
 
 
 def _only_longer(state: dict, cfg: RunConfig) -> bool:
-    """True when ``cfg`` is the checkpoint's config with a step count at or past its step: a finished
-    run continued further. Nothing in a step depends on the run's length (no schedule; the batch
-    order follows the step), so the longer run follows the same trajectory as one trained that long."""
+    """True when ``cfg`` is the checkpoint's config with more steps: a run continued further.
+
+    On a CPU no step depends on the run's length (no schedule; the batch order follows the step), so
+    the weights follow the run trained that long from the start. Two things can differ: a shorter
+    run whose length is not a multiple of log_every or snapshot_every keeps its extra final row and
+    snapshot, and on CUDA a run that crosses 100 steps starts compiling its decoder midway
+    (``recipes.compile_pays``), which reorders float sums.
+    """
     saved, new = state.get("config"), cfg.to_dict()
     if not isinstance(saved, dict) or not isinstance(saved.get("train"), dict):
         return False
+    strip = lambda c: {**c, "train": {k: v for k, v in c["train"].items() if k != "steps"}}  # noqa: E731
     try:
-        at = int(state["step"])
+        return strip(saved) == strip(new) and new["train"]["steps"] > int(saved["train"]["steps"])
     except (KeyError, TypeError, ValueError):
         return False
-    strip = lambda c: {**c, "train": {k: v for k, v in c["train"].items() if k != "steps"}}  # noqa: E731
-    return strip(saved) == strip(new) and new["train"]["steps"] >= at
 
 
 def load_checkpoint(path: Path, trainee, cfg: RunConfig) -> int:

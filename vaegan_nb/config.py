@@ -246,7 +246,7 @@ def scaling_checks(cfg: RunConfig) -> list[RuleCheck]:
 def _profile_base(profile: str) -> RunConfig:
     if profile == "full":
         # 24x40 frames, D wide enough to see all of them, latent 64, 3,000 steps at lr 1e-3: the
-        # dataclass defaults above (docs/scaling.md). About 9 minutes per GAN run on one CPU core.
+        # dataclass defaults above (docs/scaling.md). About 8 minutes per GAN run on one CPU core.
         return RunConfig(profile="full")
     if profile == "ci":
         # full's image size and model, a much shorter run: seconds per notebook.

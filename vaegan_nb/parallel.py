@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .config import RunConfig
-from .runs import RunRecord, config_matches
+from .runs import RunRecord, config_matches, shown
 
 POLL_S = 0.5
 STOP_TIMEOUT_S = 60  # a run stops within one step of SIGTERM; this is for one that cannot
@@ -46,7 +46,7 @@ def train_side_by_side(jobs: Sequence[tuple[RunConfig, str | os.PathLike]], work
     todo = [(cfg, d) for cfg, d in jobs if retrain or not _finished(cfg, d)]
     for _, d in jobs:
         if all(d != t for _, t in todo):  # the same words as train_or_load's, for the same event
-            print(f"found a finished run in {d}, loading it (set RETRAIN = True to train again)")
+            print(f"found a finished run in {shown(d)}, loading it (set RETRAIN = True to train again)")
     if longest_first:
         todo.sort(key=lambda job: -job[0].train.steps)
     workers = workers or workers_for(len(todo))

@@ -42,6 +42,16 @@ TIMELAPSE_PREV = "timelapse.prev.npz"  # the timelapse before its latest save: s
 LOCK = ".train.lock"  # see run_lock
 
 
+def shown(path: str | os.PathLike) -> str:
+    """``path`` as a message shows it: relative to the checkout holding it, so that a notebook's stored
+    output names the same run on every machine; absolute outside any checkout."""
+    p = Path(path).resolve()
+    for root in p.parents:
+        if (root / "pyproject.toml").is_file() and (root / "vaegan_nb").is_dir():
+            return str(p.relative_to(root))
+    return str(p)
+
+
 def read_timelapse(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """The arrays of a timelapse file; damage is a UserError naming the file.
 

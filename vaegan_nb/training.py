@@ -228,16 +228,16 @@ def _bar(total: int, start: int, desc: str, progress: bool):
 def train_or_load(cfg: RunConfig, run_dir: str | os.PathLike, retrain: bool = False,
                   progress: bool = True) -> RunRecord:
     """Reuse a finished run with the same config in ``run_dir``; resume an unfinished one; else train."""
-    from .runs import config_matches
+    from .runs import config_matches, shown
 
     run_dir = Path(run_dir)
     if not retrain and config_matches(run_dir, cfg):
         rec = RunRecord(run_dir)
         if rec.finished:
-            print(f"found a finished run in {run_dir}, loading it (set RETRAIN = True to train again)")
+            print(f"found a finished run in {shown(run_dir)}, loading it (set RETRAIN = True to train again)")
             return rec
         if rec.checkpoint_path.exists():
-            print(f"found an unfinished run in {run_dir}, resuming it")
+            print(f"found an unfinished run in {shown(run_dir)}, resuming it")
             return train(cfg, run_dir, resume=True, progress=progress)
     return train(cfg, run_dir, resume=False, progress=progress)
 
