@@ -7,8 +7,8 @@
 
 Every run is the ``full`` profile of its recipe, one torch thread per process; the beta sweep runs
 for half the steps (``config.SWEEP_SHARE``; claim 6 reads beta 1 from the first half of the main
-vaegan run). Seed 0 is the notebooks' own seed: its records go to data/runs/full/<name>, where the notebooks look for
-them, so ``make book`` shows seed 0 of the table without training it again. Other seeds go to
+vaegan run). Seed 0 is the notebooks' own seed: its records go to data/runs/full/<name>, where the
+notebooks look for them, so ``make book`` shows seed 0 of the table without training it again. Other seeds go to
 data/runs/phenomena/seed<S>/<name> (all git-ignored). The script is resumable: a finished record
 with the same config is kept, an interrupted one is resumed from its last checkpoint.
 """

@@ -10,7 +10,7 @@ import torch
 
 from . import __version__
 from .config import RunConfig, current_profile, make_config
-from .runs import RunRecord
+from .runs import RunRecord, checkout_root
 from .training import pick_device, train_or_load
 
 SEED = 0
@@ -19,10 +19,7 @@ SEED = 0
 def project_root(start: Path | None = None) -> Path:
     """The checkout's root (the folder holding pyproject.toml), or the working directory."""
     here = (start or Path.cwd()).resolve()
-    for p in (here, *here.parents):
-        if (p / "pyproject.toml").is_file() and (p / "vaegan_nb").is_dir():
-            return p
-    return here
+    return checkout_root(here) or here
 
 
 def runs_dir(profile: str | None = None) -> Path:

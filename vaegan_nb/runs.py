@@ -42,14 +42,19 @@ TIMELAPSE_PREV = "timelapse.prev.npz"  # the timelapse before its latest save: s
 LOCK = ".train.lock"  # see run_lock
 
 
+def checkout_root(path: str | os.PathLike) -> Path | None:
+    """The checkout holding ``path`` (the folder with pyproject.toml and vaegan_nb/), or None."""
+    here = Path(path).resolve()
+    return next((p for p in (here, *here.parents)
+                 if (p / "pyproject.toml").is_file() and (p / "vaegan_nb").is_dir()), None)
+
+
 def shown(path: str | os.PathLike) -> str:
     """``path`` as a message shows it: relative to the checkout holding it, so that a notebook's stored
     output names the same run on every machine; absolute outside any checkout."""
     p = Path(path).resolve()
-    for root in p.parents:
-        if (root / "pyproject.toml").is_file() and (root / "vaegan_nb").is_dir():
-            return str(p.relative_to(root))
-    return str(p)
+    root = checkout_root(p)
+    return str(p.relative_to(root)) if root is not None else str(p)
 
 
 def read_timelapse(path: str | os.PathLike) -> dict[str, np.ndarray]:
