@@ -460,6 +460,9 @@ def _cfg_dict(**changes) -> dict:
     ({"train.lr": float("nan")}, "train.lr"),
     ({"train.lr": 1e39}, "train.lr"),  # finite, but Adam's step overflows float32: a raw RuntimeError
     ({"train.lr": True}, "train.lr"),
+    ({"train.lr_factor_encoder": 0}, "train.lr_factor_encoder"),
+    ({"train.lr_factor_disc": "half"}, "train.lr_factor_disc"),
+    ({"train.lr_factor_disc": 1e36}, "train.lr_factor_disc"),  # times lr 1e-3: past Adam's float32 range
     ({"train.seed": "abc"}, "train.seed"),
     ({"train.seed": 1.5}, "train.seed"),
     ({"data.seed": None}, "data.seed"),
@@ -711,6 +714,27 @@ def test_train_or_load_reuses_a_finished_run_and_retrains_on_config_change(tmp_p
     assert rec.finished and rec.config == changed
     assert rec.metrics()["step"].tolist() == [0, 1, 2, 3, 4]
     assert (run / "metrics.csv").read_bytes() != files[run / "metrics.csv"][0]
+
+
+def test_a_record_written_before_a_config_field_existed_is_reused_and_resumed(tmp_path, capsys):
+    # Runs take minutes to hours; a new field at its default must not send every notebook retraining.
+    cfg = tiny_cfg("vaegan", steps=4)
+    run = tmp_path / "run"
+    train(cfg, run, progress=False)
+    meta = json.loads((run / "config.json").read_text())
+    del meta["config"]["train"]["lr_factor_disc"]  # as a record from before the field was added
+    (run / "config.json").write_text(json.dumps(meta))
+    ckpt = run / "checkpoints" / "last.pt"
+    state = torch.load(ckpt, weights_only=True)
+    del state["config"]["train"]["lr_factor_disc"]
+    torch.save(state, ckpt)
+    capsys.readouterr()
+    train_or_load(cfg, run, progress=False)
+    assert "found a finished run" in capsys.readouterr().out
+    longer = train(tiny_cfg("vaegan", steps=6), run, resume=True, progress=False)
+    assert longer.metrics()["step"].tolist()[-1] == 6
+    with pytest.raises(CheckpointError, match="different config"):
+        train(tiny_cfg("vaegan", steps=8, lr_factor_disc=0.5), run, resume=True, progress=False)
 
 
 def test_train_or_load_retrains_an_unfinished_run_without_checkpoint(tmp_path, capsys):

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from .atomic import atomic_write_bytes
-from .config import RunConfig
+from .config import RunConfig, plain, stored
 from .errors import CheckpointError
 
 
@@ -38,8 +38,8 @@ def _only_longer(state: dict, cfg: RunConfig) -> bool:
     snapshot, and on CUDA a run that crosses 100 steps starts compiling its decoder midway
     (``recipes.compile_pays``), which reorders float sums.
     """
-    saved, new = state.get("config"), cfg.to_dict()
-    if not isinstance(saved, dict) or not isinstance(saved.get("train"), dict):
+    saved, new = stored(state.get("config")), plain(cfg)
+    if saved is None:
         return False
     strip = lambda c: {**c, "train": {k: v for k, v in c["train"].items() if k != "steps"}}  # noqa: E731
     try:
@@ -61,7 +61,7 @@ def load_checkpoint(path: Path, trainee, cfg: RunConfig) -> int:
         raise CheckpointError(f"{path}: unreadable or unsafe checkpoint ({type(e).__name__}: {detail})") from None
     if not isinstance(state, dict) or "modules" not in state:
         raise CheckpointError(f"{path}: not a vaegan-nb checkpoint")
-    if state.get("config") != cfg.to_dict() and not _only_longer(state, cfg):
+    if stored(state.get("config")) != plain(cfg) and not _only_longer(state, cfg):
         raise CheckpointError(f"{path}: made with a different config; start a new run directory or drop --resume")
     try:
         for k, m in trainee.modules().items():

@@ -7,6 +7,7 @@ the same in every profile; ``ci`` keeps ``full``'s image size and model and only
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -49,7 +50,11 @@ class TrainConfig:
     recipe: str = "vae"
     steps: int = 3000
     batch_size: int = 32
-    lr: float = 1e-3
+    lr: float = 1e-3  # the decoder's; the encoder and D take it times their factors below
+    # Each network's learning rate as a factor of lr (scaling rule 5): narrow layers move their outputs
+    # less per Adam step than the original's wide ones, and by different amounts for E, G and D.
+    lr_factor_encoder: float = 1.0
+    lr_factor_disc: float = 1.0
     beta: float = 1.0
     # GAN recipes: the KLD in the loss is averaged over latent dimensions, so it weighs like the
     # per-element feature-matching error. Summed over 64 dimensions it outweighs feature matching
@@ -139,6 +144,10 @@ class RunConfig:
         if not (_is_number(t.lr) and math.isfinite(t.lr) and 0 < t.lr <= MAX_LR):
             # Above MAX_LR, Adam's step size overflows float32 and torch raises instead of diverging.
             raise ConfigError(f"train.lr={t.lr!r}: must be a positive number, at most {MAX_LR:g}")
+        for name in ("lr_factor_encoder", "lr_factor_disc"):
+            f = getattr(t, name)
+            if not (_is_number(f) and math.isfinite(f) and 0 < f * t.lr <= MAX_LR):
+                raise ConfigError(f"train.{name}={f!r}: must be a positive number (times lr at most {MAX_LR:g})")
         if not (isinstance(t.beta, (int, float)) and math.isfinite(t.beta) and t.beta >= 0):
             raise ConfigError(f"train.beta={t.beta!r}: must be a number >= 0")
         if not (isinstance(t.recon_weight, (int, float)) and math.isfinite(t.recon_weight) and t.recon_weight >= 0):
@@ -170,6 +179,20 @@ class RunConfig:
             if not isinstance(v, bool):
                 raise ConfigError(f"{name}={v!r}: must be true or false")
         return self
+
+
+def plain(cfg: RunConfig) -> dict[str, Any]:
+    """``cfg`` as JSON gives it back (tuples become lists): the form that run records compare."""
+    return json.loads(json.dumps(cfg.to_dict()))
+
+
+def stored(saved: Any) -> dict[str, Any] | None:
+    """A config as stored in a run record, completed to today's fields: a field added since the record
+    was written counts at its default, so older runs keep matching. None if it is not a valid config."""
+    try:
+        return plain(RunConfig.from_dict(saved))
+    except (ConfigError, TypeError, ValueError):
+        return None
 
 
 def _is_int(v: Any) -> bool:

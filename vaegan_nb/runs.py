@@ -29,7 +29,7 @@ except ImportError:  # Windows: no flock, so no lock on the run directory there
 import numpy as np
 
 from .atomic import atomic_save_npz, atomic_write_bytes, atomic_write_json, keep_previous  # noqa: F401
-from .config import RunConfig
+from .config import RunConfig, plain, stored
 from .errors import CheckpointError, DivergenceError, UserError
 
 # Columns that notebooks, plots and the CLI read by name (DESIGN.md); recipes may add more after them.
@@ -272,9 +272,10 @@ def config_matches(run_dir: str | os.PathLike, cfg: RunConfig) -> bool:
     if not p.is_file():
         return False
     try:
-        return json.loads(p.read_text())["config"] == json.loads(json.dumps(cfg.to_dict()))
-    except (ValueError, KeyError):
+        saved = json.loads(p.read_text())["config"]
+    except (ValueError, KeyError, TypeError):
         return False
+    return stored(saved) == plain(cfg)
 
 
 class Recorder:
