@@ -68,3 +68,10 @@ def test_step_metrics_are_finite(recipe):
     for k, v in metrics.items():
         if not (recipe == "aegan_bn" and k == "kld"):
             assert torch.isfinite(torch.as_tensor(v)), k
+
+
+def test_each_network_trains_at_lr_times_its_factor():
+    cfg = make_config("vaegan", "ci", lr=1e-3, lr_factor_encoder=2.0, lr_factor_disc=0.25)
+    t = recipes.build(cfg)
+    lrs = {name: [g["lr"] for g in opt.param_groups] for name, opt in t.optimizers().items()}
+    assert lrs == {"encoder": [2e-3], "decoder": [1e-3], "discriminator": [2.5e-4]}

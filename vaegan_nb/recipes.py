@@ -70,10 +70,11 @@ def build(cfg: RunConfig, device: torch.device | str = "cpu") -> Trainee:
     # (docs/performance.md); it rounds differently from the loop, so it is part of the profile's runs.
     fused = torch.device(device).type in ("cpu", "cuda")
 
-    def adam(net):
-        return torch.optim.Adam(net.parameters(), lr=t.lr, fused=fused)
+    def adam(net, factor=1.0):
+        return torch.optim.Adam(net.parameters(), lr=t.lr * factor, fused=fused)
 
-    return Trainee(enc, dec, disc, adam(enc), adam(dec), adam(disc) if disc is not None else None)
+    return Trainee(enc, dec, disc, adam(enc, t.lr_factor_encoder), adam(dec),
+                   adam(disc, t.lr_factor_disc) if disc is not None else None)
 
 
 COMPILE_MIN_STEPS = 100  # below this the ~30 s first compile costs more than the ~15% per step it saves
