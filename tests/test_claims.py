@@ -15,7 +15,10 @@ Two claims reproduce in the full profile but have no small run that shows them w
 budget (all claim tests under 6 minutes), so they have no test here; docs/phenomena.md is their
 evidence. Measured on the small GAN config below, seeds 0-4, 2026-11-30:
 - Claim 5 (the fix's D wins within 10% of the run): D loss first falls below 0.05 at 74%, 28%, 4%,
-  4% and 28% of a 400-step run (2 of 5).
+  4% and 28% of a 400-step run (2 of 5). Read instead on the first 300 steps (10%) of the full
+  profile's own fix on CI's two threads, D won at step 20 on seeds 0 and 3 and not at all on seeds 1
+  and 2 (3 of 5, 2026-12-01); on one thread, as the table trains it, seed 1 wins at step 290, so a
+  test on it would hang on float rounding.
 - Claim 8 (the BN cheat's sharp reconstructions): after 400 steps the held-out error is 1.3-1.8 times
   the mean frame's. The full profile needs about 1,600-2,000 steps of batch 32 to reach 0.7 of it.
 """
