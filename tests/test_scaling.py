@@ -95,3 +95,15 @@ def test_blind_share_is_the_null_space_share_of_a_known_linear_map():
         feats.weight.copy_(torch.tensor([1.0, 0.0, 0.0]).view(1, 3, 1, 1))
     noise = np.random.default_rng(0).integers(0, 256, (400, 4, 6, 3), dtype=np.uint8)
     assert scaling.blind_share(feats, noise) == pytest.approx(2 / 3, abs=0.03)
+
+
+def test_the_full_profile_runs_ahead_of_the_original_only_in_its_discriminator():
+    # docs/scaling.md, "Compressed in time": at lr 1e-3 the narrow networks move per step about as far
+    # as the original's wide ones at 1e-4 (the decoder), or less (the encoder); only D runs ahead.
+    runs = [scaling.network_speeds(make_config("vaegan", "full", seed=s, n_train=512, n_test=64, compile="off"))
+            for s in (0, 1)]
+    ours = {k: float(np.mean([r[k] for r in runs])) for k in runs[0]}
+    rel = {k: ours[k] / scaling.ORIGINAL_SPEEDS[k] for k in ours}
+    assert 0.6 <= rel["decoder"] <= 1.2, rel
+    assert rel["encoder"] <= 0.75, rel
+    assert rel["disc"] >= 2.0, rel

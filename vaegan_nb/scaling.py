@@ -68,6 +68,12 @@ def live_hidden_share(disc: nn.Module, frames: np.ndarray) -> float:
     return float((h > 0).any(0).float().mean())
 
 
+# How far one step moves each network's output in the original (the blog profile at lr 1e-4), by
+# ``network_speeds``: scripts/network_speeds.py --profiles blog, seeds 0 and 1, one thread, 2026-12-01.
+# A reference, like the original's sizes: about half a minute a step here, too slow to re-measure in CI.
+ORIGINAL_SPEEDS = {"encoder": 0.482, "decoder": 0.226, "disc": 0.405}
+
+
 def network_speeds(cfg, steps: int = 8, n_probe: int = 32) -> dict[str, float]:
     """How far one training step moves each network's output, averaged over the first ``steps`` steps.
 
