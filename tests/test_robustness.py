@@ -49,6 +49,7 @@ from vaegan_nb.runs import (
     atomic_save_npz,
     atomic_write_bytes,
     atomic_write_json,
+    config_matches,
     keep_previous,
     read_metrics_rows,
 )
@@ -735,6 +736,11 @@ def test_a_record_written_before_a_config_field_existed_is_reused_and_resumed(tm
     assert longer.metrics()["step"].tolist()[-1] == 6
     with pytest.raises(CheckpointError, match="different config"):
         train(tiny_cfg("vaegan", steps=8, lr_factor_disc=0.5), run, resume=True, progress=False)
+    # Only the fields added since are filled in: a record lacking any other field is not this run.
+    meta = json.loads((run / "config.json").read_text())
+    del meta["config"]["train"]["kld_reduction"]
+    (run / "config.json").write_text(json.dumps(meta))
+    assert not config_matches(run, tiny_cfg("vaegan", steps=6))
 
 
 def test_train_or_load_retrains_an_unfinished_run_without_checkpoint(tmp_path, capsys):

@@ -267,7 +267,8 @@ class RunRecord:
 
 
 def config_matches(run_dir: str | os.PathLike, cfg: RunConfig) -> bool:
-    """True when ``run_dir`` holds a run record made with exactly this config."""
+    """True when ``run_dir`` holds a run record made with this config (``config.stored``: fields added
+    since the record was written count at the values that reproduce it)."""
     p = Path(run_dir) / "config.json"
     if not p.is_file():
         return False
