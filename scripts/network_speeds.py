@@ -1,18 +1,20 @@
-"""How far one Adam step moves each network's output, in a profile and in the original: scaling rule 5.
+"""How far one Adam step moves each network's output, in a profile and in the original.
 
     .venv/bin/python scripts/network_speeds.py                      # full and blog, seeds 0 and 1
     .venv/bin/python scripts/network_speeds.py --profiles full --seeds 0 1 2 3
-    .venv/bin/python scripts/network_speeds.py --profiles full --set lr_factor_encoder=1
+    .venv/bin/python scripts/network_speeds.py --profiles full --set lr_factor_encoder=2 disc_hidden=512
 
 Trains the first steps of the mistaken VAE-GAN from initialisation (one thread, no compile) and prints
 ``scaling.network_speeds`` per seed: the codes' change per coordinate, the decoder's change per pixel
 and the relative change of D's features, per step. The blog profile (65x121 frames, the original's
-widths) takes about half a minute a step on one CPU core.
+widths) takes about half a minute a step on one CPU core. docs/scaling.md, "Compressed in time", has
+the figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import statistics
 import sys
 from pathlib import Path
@@ -26,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profiles", nargs="*", default=["full", "blog"])
     ap.add_argument("--seeds", nargs="*", type=int, default=[0, 1])
     ap.add_argument("--steps", type=int, default=8)
-    ap.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="config overrides (numbers)")
+    ap.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="config overrides (Python literals)")
     args = ap.parse_args(argv)
 
     import torch
@@ -35,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     from vaegan_nb.config import make_config
 
     torch.set_num_threads(1)
-    overrides = {k: float(v) for k, v in (kv.split("=", 1) for kv in args.set)}
+    overrides = {k: ast.literal_eval(v) for k, v in (kv.split("=", 1) for kv in args.set)}
     for profile in args.profiles:
         rows = []
         for seed in args.seeds:

@@ -74,4 +74,5 @@ def test_each_network_trains_at_lr_times_its_factor():
     cfg = make_config("vaegan", "ci", lr=1e-3, lr_factor_encoder=2.0, lr_factor_disc=0.25)
     t = recipes.build(cfg)
     lrs = {name: [g["lr"] for g in opt.param_groups] for name, opt in t.optimizers().items()}
+    # Exact: the factors are powers of two, so lr x factor rounds to the literal.
     assert lrs == {"encoder": [2e-3], "decoder": [1e-3], "discriminator": [2.5e-4]}

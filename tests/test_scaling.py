@@ -104,6 +104,6 @@ def test_the_full_profile_runs_ahead_of_the_original_only_in_its_discriminator()
             for s in (0, 1)]
     ours = {k: float(np.mean([r[k] for r in runs])) for k in runs[0]}
     rel = {k: ours[k] / scaling.ORIGINAL_SPEEDS[k] for k in ours}
-    assert 0.6 <= rel["decoder"] <= 1.2, rel
-    assert rel["encoder"] <= 0.75, rel
-    assert rel["disc"] >= 2.0, rel
+    assert 0.6 <= rel["decoder"] <= 1.0, rel  # measured 0.80
+    assert rel["encoder"] <= 0.75, rel  # 0.59
+    assert rel["disc"] >= 2.0, rel  # 2.75

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from . import data
+from .config import RunConfig
 
 
 def feature_matrix(features: nn.Module, height: int, width: int) -> torch.Tensor:
@@ -74,40 +75,43 @@ def live_hidden_share(disc: nn.Module, frames: np.ndarray) -> float:
 ORIGINAL_SPEEDS = {"encoder": 0.482, "decoder": 0.226, "disc": 0.405}
 
 
-def network_speeds(cfg, steps: int = 8, n_probe: int = 32) -> dict[str, float]:
+def network_speeds(cfg: RunConfig, steps: int = 8, n_probe: int = 32) -> dict[str, float]:
     """How far one training step moves each network's output, averaged over the first ``steps`` steps.
 
-    The measurement behind scaling rule 5. Adam moves every weight by about its learning rate, so a
-    layer's output moves by about lr times how many inputs add up in it: narrow layers move less per
-    step than the original's wide ones, and E, G and D by different amounts. Measured on fixed probes:
+    The measurement behind docs/scaling.md, "Compressed in time". Adam moves every weight by about its
+    learning rate, so at the same learning rate a layer's output moves by about lr times how many
+    inputs add up in it: narrow layers move less per step than wide ones. Measured on fixed probes:
     "encoder", the RMS change of the codes' means per coordinate (the prior's unit is 1); "decoder", the
     RMS change of G(z) per pixel for fixed noise; "disc", the relative change of D's features phi(x).
-    Trains the mistaken VAE-GAN from ``cfg``'s seed on its frames (its first n_train of them).
+    Trains the mistaken VAE-GAN with ``cfg``'s models, data and learning rates from its seed; the
+    caller's torch RNG state is left as it was.
     """
     from . import recipes
-    from .config import RunConfig
 
     d = cfg.to_dict()
     cfg = RunConfig.from_dict({**d, "train": {**d["train"], "recipe": "vaegan"}})
-    torch.manual_seed(cfg.train.seed)
     train_frames, test_frames = data.load_frames(cfg.data)
-    t = recipes.build(cfg)
-    x_probe = data.to_tensor(test_frames[:n_probe])
-    z_probe = torch.randn(n_probe, cfg.model.latent_dim, generator=torch.Generator().manual_seed(cfg.train.seed + 1))
+    with torch.random.fork_rng():
+        torch.manual_seed(cfg.train.seed)
+        t = recipes.build(cfg)
+        x_probe = data.to_tensor(test_frames[:n_probe])
+        z_probe = torch.randn(n_probe, cfg.model.latent_dim,
+                              generator=torch.Generator().manual_seed(cfg.train.seed + 1))
 
-    def outputs():
-        with torch.no_grad():
-            return t.encoder(x_probe)[0], t.decoder(z_probe), t.discriminator.features(x_probe)
+        def outputs():
+            with torch.no_grad():
+                return t.encoder(x_probe)[0], t.decoder(z_probe), t.discriminator.features(x_probe)
 
-    rms = lambda a: float(a.pow(2).mean().sqrt())  # noqa: E731
-    moved = {"encoder": 0.0, "decoder": 0.0, "disc": 0.0}
-    before = outputs()
-    for k in range(steps):
-        x = data.batches(train_frames, cfg.train.batch_size, k, cfg.train.seed)
-        recipes.step("vaegan", t, x, beta=cfg.train.beta, kld_reduction=cfg.train.kld_reduction, metrics=False)
-        after = outputs()
-        moved["encoder"] += rms(after[0] - before[0]) / steps
-        moved["decoder"] += rms(after[1] - before[1]) / steps
-        moved["disc"] += float((after[2] - before[2]).norm() / before[2].norm()) / steps
-        before = after
+        rms = lambda a: float(a.pow(2).mean().sqrt())  # noqa: E731
+        moved = {"encoder": 0.0, "decoder": 0.0, "disc": 0.0}
+        before = outputs()
+        for k in range(steps):
+            x = data.batches(train_frames, cfg.train.batch_size, k, cfg.train.seed)
+            recipes.step("vaegan", t, x, beta=cfg.train.beta, kld_reduction=cfg.train.kld_reduction,
+                         recon_weight=cfg.train.recon_weight, metrics=False)
+            after = outputs()
+            moved["encoder"] += rms(after[0] - before[0]) / steps
+            moved["decoder"] += rms(after[1] - before[1]) / steps
+            moved["disc"] += float((after[2] - before[2]).norm() / before[2].norm()) / steps
+            before = after
     return moved
