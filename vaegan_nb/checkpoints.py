@@ -29,9 +29,9 @@ def save_checkpoint(path: Path, trainee, step: int, cfg: RunConfig) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-def _only_longer(saved: dict | None, cfg: RunConfig) -> bool:
-    """True when ``cfg`` is the checkpoint's config (``saved``, as ``config.stored`` gives it) with more
-    steps: a run continued further.
+def _only_longer(saved: dict | None, new: dict) -> bool:
+    """True when ``new`` is the checkpoint's config ``saved`` with more steps (both as ``config.stored``
+    and ``config.plain`` give them): a run continued further.
 
     On a CPU no step depends on the run's length (no schedule; the batch order follows the step), so
     the weights follow the run trained that long from the start. Two things can differ: a shorter
@@ -39,7 +39,6 @@ def _only_longer(saved: dict | None, cfg: RunConfig) -> bool:
     snapshot, and on CUDA a run that crosses 100 steps starts compiling its decoder midway
     (``recipes.compile_pays``), which reorders float sums.
     """
-    new = plain(cfg)
     if not isinstance(saved, dict) or not isinstance(saved.get("train"), dict):
         return False
     strip = lambda c: {**c, "train": {k: v for k, v in c["train"].items() if k != "steps"}}  # noqa: E731
@@ -62,8 +61,8 @@ def load_checkpoint(path: Path, trainee, cfg: RunConfig) -> int:
         raise CheckpointError(f"{path}: unreadable or unsafe checkpoint ({type(e).__name__}: {detail})") from None
     if not isinstance(state, dict) or "modules" not in state:
         raise CheckpointError(f"{path}: not a vaegan-nb checkpoint")
-    saved = stored(state.get("config"))
-    if saved != plain(cfg) and not _only_longer(saved, cfg):
+    saved, new = stored(state.get("config")), plain(cfg)
+    if saved != new and not _only_longer(saved, new):
         raise CheckpointError(f"{path}: made with a different config; start a new run directory or drop --resume")
     try:
         for k, m in trainee.modules().items():

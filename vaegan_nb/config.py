@@ -198,14 +198,14 @@ def stored(saved: Any) -> dict[str, Any] | None:
     record predates them; None if it is not a mapping of sections."""
     if not isinstance(saved, dict):
         return None
-    out = {k: dict(v) if isinstance(v, dict) else v for k, v in saved.items()}
+    try:
+        out = json.loads(json.dumps(saved))  # a copy, in plain form
+    except (TypeError, ValueError):
+        return None
     for (section, name), old in ADDED_FIELDS.items():
         if isinstance(out.get(section), dict):
             out[section].setdefault(name, old)
-    try:
-        return json.loads(json.dumps(out))
-    except (TypeError, ValueError):
-        return None
+    return out
 
 
 def _is_int(v: Any) -> bool:

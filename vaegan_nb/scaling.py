@@ -7,6 +7,8 @@ row space. Whatever lies in A's null space is invisible to it, however long it t
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 from torch import nn
@@ -88,8 +90,7 @@ def network_speeds(cfg: RunConfig, steps: int = 8, n_probe: int = 32) -> dict[st
     """
     from . import recipes
 
-    d = cfg.to_dict()
-    cfg = RunConfig.from_dict({**d, "train": {**d["train"], "recipe": "vaegan"}})
+    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, recipe="vaegan"))
     train_frames, test_frames = data.load_frames(cfg.data)
     with torch.random.fork_rng():
         torch.manual_seed(cfg.train.seed)
