@@ -76,3 +76,24 @@ def test_each_network_trains_at_lr_times_its_factor():
     lrs = {name: [g["lr"] for g in opt.param_groups] for name, opt in t.optimizers().items()}
     # Exact: the factors are powers of two, so lr x factor rounds to the literal.
     assert lrs == {"encoder": [2e-3], "decoder": [1e-3], "discriminator": [2.5e-4]}
+
+
+@pytest.mark.parametrize("recipe, fakes", [("vaegan", False), ("vaegan_decoder_fm", False), ("aegan_bn", True)])
+def test_each_gan_recipe_trains_on_fakes_as_the_blog_did(recipe, fakes):
+    # The blog's VAE-GAN dropped fakes G(z) from training after part 1: its part-3 and beta-sweep curves
+    # log no G(z) loss. The BN cheat's curves log one again.
+    assert make_config(recipe, "ci").train.fakes is fakes
+
+
+@pytest.mark.parametrize("fakes, d_steps, g_steps", [(True, 3, 3), (False, 2, 2)])
+def test_without_fakes_d_and_the_decoder_skip_the_two_fake_sub_steps(fakes, d_steps, g_steps):
+    # With fakes: D on real, reconstructions and fakes; G on D(recon), D(fake) and feature matching.
+    cfg = make_config("vaegan", "ci", batch_size=8)
+    torch.manual_seed(0)
+    t = recipes.build(cfg)
+    x = torch.rand(8, 3, cfg.data.height, cfg.data.width) * 2 - 1
+    metrics = recipes.step("vaegan", t, x, beta=1.0, fakes=fakes)
+    steps = {name: int(next(iter(opt.state.values()))["step"]) for name, opt in t.optimizers().items()}
+    assert steps == {"encoder": 2, "decoder": g_steps, "discriminator": d_steps}
+    assert 0 < float(metrics["d_fake"]) < 1  # D's view of the fakes is monitored either way
+

@@ -464,6 +464,7 @@ def _cfg_dict(**changes) -> dict:
     ({"train.lr_factor_encoder": 0}, "train.lr_factor_encoder"),
     ({"train.lr_factor_disc": "half"}, "train.lr_factor_disc"),
     ({"train.lr_factor_disc": 1e36}, "train.lr_factor_disc"),  # times lr 1e-3: past Adam's float32 range
+    ({"train.fakes": "no"}, "train.fakes"),
     ({"train.seed": "abc"}, "train.seed"),
     ({"train.seed": 1.5}, "train.seed"),
     ({"data.seed": None}, "data.seed"),
@@ -741,6 +742,17 @@ def test_a_record_written_before_a_config_field_existed_is_reused_and_resumed(tm
     del meta["config"]["train"]["kld_reduction"]
     (run / "config.json").write_text(json.dumps(meta))
     assert not config_matches(run, tiny_cfg("vaegan", steps=6))
+
+
+def test_a_vaegan_record_from_before_fakes_could_be_switched_off_is_not_taken_for_todays_recipe(tmp_path):
+    # Such a record trained on fakes, as every GAN run did then; today's VAE-GAN does not.
+    run = tmp_path / "run"
+    train(tiny_cfg("vaegan", steps=4, fakes=True), run, progress=False)
+    meta = json.loads((run / "config.json").read_text())
+    del meta["config"]["train"]["fakes"]
+    (run / "config.json").write_text(json.dumps(meta))
+    assert config_matches(run, tiny_cfg("vaegan", steps=4, fakes=True))
+    assert not config_matches(run, tiny_cfg("vaegan", steps=4))
 
 
 def test_train_or_load_retrains_an_unfinished_run_without_checkpoint(tmp_path, capsys):

@@ -65,6 +65,10 @@ class TrainConfig:
     # GAN recipes: weight of the pixel MSE added to feature matching in sub-step (6), the blog's part-4
     # "reconstruction loss beside feature matching". 0 (the default) is the blog's recipes as written.
     recon_weight: float = 0.0
+    # GAN recipes: train D and the decoder on fakes G(z), z ~ N(0, I), in sub-steps (4)-(5). The blog's
+    # part 1 did; from part 2 on its VAE-GAN and its beta sweep did not (the curves of 2019-04-25 and
+    # 2019-05-09 log no G(z)), and the BN cheat did again. make_config sets it per recipe.
+    fakes: bool = True
     seed: int = 0
     log_every: int = 10
     snapshot_every: int = 50  # decode the fixed noise batch every K steps (a multiple of log_every)
@@ -153,6 +157,8 @@ class RunConfig:
             raise ConfigError(f"train.beta={t.beta!r}: must be a number >= 0")
         if not (isinstance(t.recon_weight, (int, float)) and math.isfinite(t.recon_weight) and t.recon_weight >= 0):
             raise ConfigError(f"train.recon_weight={t.recon_weight!r}: must be a number >= 0")
+        if not isinstance(t.fakes, bool):
+            raise ConfigError(f"train.fakes={t.fakes!r}: must be true or false")
         if t.snapshot_every % t.log_every:
             raise ConfigError(
                 f"train.snapshot_every={t.snapshot_every}: must be a multiple of train.log_every={t.log_every}"
@@ -190,7 +196,7 @@ def plain(cfg: RunConfig) -> dict[str, Any]:
 # Fields added after runs were recorded, with the value that reproduces what those runs did. Only
 # these are filled in when an older record is compared: a default that changed the math (as
 # kld_reduction's "mean" once did) must not let an old record pass for a new run.
-ADDED_FIELDS = {("train", "lr_factor_encoder"): 1.0, ("train", "lr_factor_disc"): 1.0}
+ADDED_FIELDS = {("train", "lr_factor_encoder"): 1.0, ("train", "lr_factor_disc"): 1.0, ("train", "fakes"): True}
 
 
 def stored(saved: Any) -> dict[str, Any] | None:
@@ -332,6 +338,9 @@ def make_config(recipe: str = "vae", profile: str | None = None, **overrides: An
         # The VAE's pixel error settles within 3,000 steps but its KLD still climbs ~10% over the last
         # fifth (docs/phenomena.md, claim 1); a VAE step costs a quarter of a GAN step, so it gets more.
         cfg.train.steps *= VAE_STEP_FACTOR
+    # The blog trained its VAE-GAN on fakes only in part 1; part 2 dropped them (no change in quality)
+    # and part 3 and the beta sweep ran without them. The BN cheat used them again (TrainConfig.fakes).
+    cfg.train.fakes = recipe not in ("vaegan", "vaegan_decoder_fm")
     for key, value in overrides.items():
         if "__" in key:
             section, name = key.split("__", 1)

@@ -160,13 +160,14 @@ def vae_step(t: Trainee, x: torch.Tensor, beta: float, reduction: str = "sum",
 
 
 def gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder: bool,
-             recon_weight: float = 0.0, kld_reduction: str = "sum",
+             recon_weight: float = 0.0, kld_reduction: str = "sum", fakes: bool = True,
              metrics: bool = True) -> dict[str, torch.Tensor | float]:
     """One step of the VAE-GAN family: the mistaken recipe, the decoder-only fix, and the BN cheat.
 
     ``recon_weight`` > 0 adds that weight times the pixel MSE of the same reconstruction to the
     feature-matching loss of sub-step (6) (the blog's part-4 "reconstruction beside feature matching");
-    0, the default, is the blog's recipe as written. ``metrics=False`` skips the monitoring (the loop
+    0, the default, is the blog's recipe as written. ``fakes=False`` skips sub-steps (4)-(5), as the
+    blog's VAE-GAN did from its part 2 on (``config.TrainConfig.fakes``). ``metrics=False`` skips the monitoring (the loop
     asks only on the steps it logs). Each forward runs once: the reconstruction serves D, G and the
     pixel metric, and the first encoding serves feature matching and the KLD wherever E has not changed.
     """
@@ -199,20 +200,23 @@ def gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder: bool,
         loss_g_rec.backward()
     t.opt_g.step()
 
-    # (4) Update D on fakes: maximise log(1 - D(G(z))), z ~ N(0, I), decoded by the updated G
-    x_fake = G(noise)
-    t.opt_d.zero_grad(set_to_none=True)
-    logit_fake, _ = D(x_fake.detach())
-    loss_d_fake = bce_logits(logit_fake, 0.0)
-    loss_d_fake.backward()
-    t.opt_d.step()
+    loss_d_fake = loss_g_fake = torch.zeros(())
+    logit_fake = None
+    if fakes:
+        # (4) Update D on fakes: maximise log(1 - D(G(z))), z ~ N(0, I), decoded by the updated G
+        x_fake = G(noise)
+        t.opt_d.zero_grad(set_to_none=True)
+        logit_fake, _ = D(x_fake.detach())
+        loss_d_fake = bce_logits(logit_fake, 0.0)
+        loss_d_fake.backward()
+        t.opt_d.step()
 
-    # (5) Update G on fakes: maximise log D(G(z))
-    t.opt_g.zero_grad(set_to_none=True)
-    with frozen(D):
-        loss_g_fake = bce_logits(D(x_fake)[0], 1.0)
-        loss_g_fake.backward()
-    t.opt_g.step()
+        # (5) Update G on fakes: maximise log D(G(z))
+        t.opt_g.zero_grad(set_to_none=True)
+        with frozen(D):
+            loss_g_fake = bce_logits(D(x_fake)[0], 1.0)
+            loss_g_fake.backward()
+        t.opt_g.step()
 
     # (6) Feature matching: minimise ||phi(G(z|x)) - phi(x)||^2 over G, and over E in the mistaken
     # recipe and the BN cheat. The discriminator amplifies differences, and through E this term
@@ -227,6 +231,8 @@ def gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder: bool,
     if not metrics:
         return {}
     with torch.no_grad():
+        if logit_fake is None:  # D's view of the fakes is still worth watching when it does not train on them
+            logit_fake = D(G(noise))[0]
         zn_mean, zn_std = _z_stats(z)
         return {
             "kld": kld, "kld_batch": kld_batch(z_fixed), "pixel": pixel_error(x_rec.detach(), x),
@@ -279,12 +285,12 @@ def _kld_step(t: Trainee, x: torch.Tensor, mean: torch.Tensor, logvar: torch.Ten
 
 def step(recipe: str, t: Trainee, x: torch.Tensor, beta: float,
          reduction: str = "sum", recon_weight: float = 0.0,
-         kld_reduction: str = "sum", metrics: bool = True) -> dict[str, torch.Tensor | float]:
+         kld_reduction: str = "sum", fakes: bool = True, metrics: bool = True) -> dict[str, torch.Tensor | float]:
     """Dispatch one training step of ``recipe``."""
     if recipe == "vae":
         return vae_step(t, x, beta, reduction, metrics=metrics)
     if recipe in GAN_RECIPES:
         # The mistaken recipe and the BN cheat let feature matching reach the encoder; the fix does not.
         return gan_step(t, x, beta, fm_into_encoder=recipe != "vaegan_decoder_fm", recon_weight=recon_weight,
-                        kld_reduction=kld_reduction, metrics=metrics)
+                        kld_reduction=kld_reduction, fakes=fakes, metrics=metrics)
     raise ValueError(f"unknown recipe {recipe!r}")

@@ -108,8 +108,10 @@ def network_speeds(cfg: RunConfig, steps: int = 8, n_probe: int = 32) -> dict[st
         before = outputs()
         for k in range(steps):
             x = data.batches(train_frames, cfg.train.batch_size, k, cfg.train.seed)
+            # With the fake sub-steps, as ORIGINAL_SPEEDS and docs/scaling.md's table were measured
+            # (2026-12-01, before the profile's VAE-GAN stopped training on fakes).
             recipes.step("vaegan", t, x, beta=cfg.train.beta, kld_reduction=cfg.train.kld_reduction,
-                         recon_weight=cfg.train.recon_weight, metrics=False)
+                         recon_weight=cfg.train.recon_weight, fakes=True, metrics=False)
             after = outputs()
             moved["encoder"] += rms(after[0] - before[0]) / steps
             moved["decoder"] += rms(after[1] - before[1]) / steps

@@ -138,7 +138,7 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, progress: bool,
                 logged = (i + 1) % t.log_every == 0 or i + 1 == t.steps
                 metrics = recipes.step(t.recipe, trainee, x, t.beta, t.recon_reduction,
                                        recon_weight=t.recon_weight, kld_reduction=t.kld_reduction,
-                                       metrics=logged)
+                                       fakes=t.fakes, metrics=logged)
                 # (2) The record: a metrics row, a snapshot of the fixed noise, a checkpoint, each when due.
                 if logged:
                     row = _row(cfg, i + 1, metrics, trainee, rec, probe, len(split.train), time.perf_counter() - t0)
