@@ -61,10 +61,10 @@ def step_flops(recipe: str, cfg, x: torch.Tensor, reference: bool) -> int:
     with counter:
         if reference:
             reference_step(recipe, t, x, cfg.train.beta, cfg.train.recon_reduction, cfg.train.recon_weight,
-                           cfg.train.kld_reduction)
+                           cfg.train.kld_reduction, cfg.train.fakes)
         else:
             recipes.step(recipe, t, x, cfg.train.beta, cfg.train.recon_reduction, cfg.train.recon_weight,
-                         cfg.train.kld_reduction, metrics=False)
+                         cfg.train.kld_reduction, cfg.train.fakes, metrics=False)
     return int(counter.get_total_flops())
 
 
@@ -89,10 +89,11 @@ def bench_recipe(recipe: str, profile: str, rounds: int, device: torch.device, w
         _sync(device)
         t0 = time.perf_counter()
         if name == "reference":
-            reference_step(recipe, t, x, t_cfg.beta, t_cfg.recon_reduction, t_cfg.recon_weight, t_cfg.kld_reduction)
+            reference_step(recipe, t, x, t_cfg.beta, t_cfg.recon_reduction, t_cfg.recon_weight, t_cfg.kld_reduction,
+                           t_cfg.fakes)
         else:
             out = recipes.step(recipe, t, x, t_cfg.beta, t_cfg.recon_reduction, t_cfg.recon_weight,
-                               t_cfg.kld_reduction, metrics=(i + 1) % t_cfg.log_every == 0)
+                               t_cfg.kld_reduction, t_cfg.fakes, metrics=(i + 1) % t_cfg.log_every == 0)
             if out:  # the loop reads logged metrics on the host, so the timing should too
                 {k: float(v) for k, v in out.items()}
         _sync(device)

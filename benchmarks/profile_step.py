@@ -34,6 +34,13 @@ SUBSTEPS = {  # the order of optimizer steps in recipes.gan_step, one per sub-st
     "aegan_bn": ["(1) D on real", "(2) D on recon", "(3) G on recon", "(4) D on fakes", "(5) G on fakes",
                  "(6) feature matching: G", "(6) feature matching: E"],
 }
+
+
+def substeps(recipe: str, fakes: bool) -> list[str]:
+    """The recipe's optimizer steps in order; without fakes, sub-steps (4) and (5) do not run."""
+    return [n for n in SUBSTEPS.get(recipe, []) if fakes or "fakes" not in n]
+
+
 COMPUTE = ("conv", "mm", "addmm", "linear", "batch_norm", "mkldnn", "matmul", "bmm")
 
 
@@ -62,7 +69,7 @@ def _profile(recipe: str, steps: int, warmup: int, profile_name: str) -> dict:
     def one(i):
         x = data.batches(frames, t_cfg.batch_size, i, t_cfg.seed).to(memory_format=fmt)
         recipes.step(recipe, trainee, x, t_cfg.beta, t_cfg.recon_reduction, t_cfg.recon_weight,
-                     t_cfg.kld_reduction, metrics=False)
+                     t_cfg.kld_reduction, t_cfg.fakes, metrics=False)
 
     for i in range(warmup):
         one(i)
@@ -84,7 +91,7 @@ def _profile(recipe: str, steps: int, warmup: int, profile_name: str) -> dict:
         adam.append(sum(e.cpu_time_total for e in events if e.name.startswith("Optimizer.step#")) / 1e3)
     med = statistics.median
     per_sub = [med(s[k] for s in subs) for k in range(len(subs[0]))]
-    names = SUBSTEPS.get(recipe, [])
+    names = substeps(recipe, t_cfg.fakes)
     names = names if len(names) == len(per_sub) else [str(k) for k in range(len(per_sub))]
     return {"recipe": recipe, "steps": steps, "wall_ms": med(walls),
             "kernels_ms": med(kernel), "other_aten_ms": med(other), "adam_ms": med(adam),

@@ -33,7 +33,7 @@ def _encode(t: Trainee, x: torch.Tensor, eps: torch.Tensor | None):
 
 
 def reference_gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder: bool,
-                       recon_weight: float = 0.0, kld_reduction: str = "sum") -> dict[str, float]:
+                       recon_weight: float = 0.0, kld_reduction: str = "sum", fakes: bool = True) -> dict[str, float]:
     """One VAE-GAN-family step, original structure; same updates as ``recipes.gan_step``."""
     E, G, D = t.encoder, t.decoder, t.discriminator
     d = E.latent_dim
@@ -70,19 +70,21 @@ def reference_gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder
     loss_g_rec.backward()
     t.opt_g.step()
 
-    # (4) Update D on fakes: maximise log(1 - D(G(z))), z ~ N(0, I)
-    x_fake = G(noise)
-    t.opt_d.zero_grad()
-    logit_fake, _ = D(x_fake.detach())
-    loss_d_fake = bce_logits(logit_fake, 0.0)
-    loss_d_fake.backward()
-    t.opt_d.step()
+    loss_d_fake = loss_g_fake = torch.zeros(())
+    if fakes:
+        # (4) Update D on fakes: maximise log(1 - D(G(z))), z ~ N(0, I)
+        x_fake = G(noise)
+        t.opt_d.zero_grad()
+        logit_fake, _ = D(x_fake.detach())
+        loss_d_fake = bce_logits(logit_fake, 0.0)
+        loss_d_fake.backward()
+        t.opt_d.step()
 
-    # (5) Update G on fakes: maximise log D(G(z))
-    t.opt_g.zero_grad()
-    loss_g_fake = bce_logits(D(x_fake)[0], 1.0)
-    loss_g_fake.backward()
-    t.opt_g.step()
+        # (5) Update G on fakes: maximise log D(G(z))
+        t.opt_g.zero_grad()
+        loss_g_fake = bce_logits(D(x_fake)[0], 1.0)
+        loss_g_fake.backward()
+        t.opt_g.step()
 
     # (6) Feature matching: its own autoencoder forward and two whole discriminator passes
     z_f, _, _ = _encode(t, x, eps)
@@ -109,7 +111,7 @@ def reference_gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder
     out.update(
         pixel=pixel, fm=loss_fm.item(), d_loss=(loss_d_real + loss_d_rec + loss_d_fake).item(),
         g_loss=(loss_g_rec + loss_g_fake).item(), d_real=torch.sigmoid(logit_real).mean().item(),
-        d_fake=torch.sigmoid(logit_fake).mean().item(), z_norm_mean=norms.mean().item(),
+        d_fake=torch.sigmoid(logit_fake).mean().item() if fakes else float("nan"), z_norm_mean=norms.mean().item(),
         z_norm_std=norms.std().item(),
     )
     return out
@@ -137,12 +139,12 @@ def reference_vae_step(t: Trainee, x: torch.Tensor, beta: float, reduction: str 
 
 
 def reference_step(recipe: str, t: Trainee, x: torch.Tensor, beta: float, reduction: str = "sum",
-                   recon_weight: float = 0.0, kld_reduction: str = "sum") -> dict[str, float]:
+                   recon_weight: float = 0.0, kld_reduction: str = "sum", fakes: bool = True) -> dict[str, float]:
     """Dispatch like ``recipes.step``."""
     if recipe == "vae":
         return reference_vae_step(t, x, beta, reduction)
     if recipe in ("vaegan", "aegan_bn"):
-        return reference_gan_step(t, x, beta, True, recon_weight, kld_reduction)
+        return reference_gan_step(t, x, beta, True, recon_weight, kld_reduction, fakes)
     if recipe == "vaegan_decoder_fm":
-        return reference_gan_step(t, x, beta, False, recon_weight, kld_reduction)
+        return reference_gan_step(t, x, beta, False, recon_weight, kld_reduction, fakes)
     raise ValueError(f"unknown recipe {recipe!r}")

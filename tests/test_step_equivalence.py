@@ -32,10 +32,10 @@ def _trajectory(cfg, frames, fast: bool, channels_last: bool):
         x = data.batches(frames, t_cfg.batch_size, i, t_cfg.seed).contiguous(memory_format=fmt)
         if fast:
             recipes.step(t_cfg.recipe, t, x, t_cfg.beta, t_cfg.recon_reduction, t_cfg.recon_weight,
-                         t_cfg.kld_reduction, metrics=i % 2 == 0)
+                         t_cfg.kld_reduction, fakes=t_cfg.fakes, metrics=i % 2 == 0)
         else:
             reference_step(t_cfg.recipe, t, x, t_cfg.beta, t_cfg.recon_reduction, t_cfg.recon_weight,
-                           t_cfg.kld_reduction)
+                           t_cfg.kld_reduction, t_cfg.fakes)
     return t
 
 
