@@ -107,11 +107,14 @@ def reference_gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder
         (beta * (kld / d if kld_reduction == "mean" else kld)).backward()
         t.opt_e.step()
         out["kld"] = kld.item() / d
+    if not fakes:  # D's view of the fakes is monitored all the same, as recipes.gan_step does
+        with torch.no_grad():
+            logit_fake = D(G(noise))[0]
     norms = z.detach().norm(dim=1)
     out.update(
         pixel=pixel, fm=loss_fm.item(), d_loss=(loss_d_real + loss_d_rec + loss_d_fake).item(),
         g_loss=(loss_g_rec + loss_g_fake).item(), d_real=torch.sigmoid(logit_real).mean().item(),
-        d_fake=torch.sigmoid(logit_fake).mean().item() if fakes else float("nan"), z_norm_mean=norms.mean().item(),
+        d_fake=torch.sigmoid(logit_fake).mean().item(), z_norm_mean=norms.mean().item(),
         z_norm_std=norms.std().item(),
     )
     return out

@@ -15,7 +15,8 @@ which weaker form it checks and why.
 
 Two claims reproduce in the full profile but have no small run that shows them within this module's
 budget (all claim tests under 6 minutes), so they have no test here; docs/phenomena.md is their
-evidence. Measured on the small GAN config below, seeds 0-4, 2026-11-30:
+evidence. Measured on the small GAN config below, seeds 0-4, 2026-11-30, when the fix still trained on
+fakes:
 - Claim 5 (the fix's D wins within 10% of the run): D loss first falls below 0.05 at 74%, 28%, 4%,
   4% and 28% of a 400-step run (2 of 5). Read instead on the first 300 steps (10%) of the full
   profile's own fix on CI's two threads, D won at step 20 on seeds 0 and 3 and not at all on seeds 1

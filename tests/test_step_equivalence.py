@@ -105,7 +105,7 @@ def test_compiled_decoder_moves_parameters_like_eager(frames):
         recipes.speed_up(t, channels_last=False, compile=compiled)
         for i in range(STEPS):
             x = data.batches(frames, cfg.train.batch_size, i, cfg.train.seed)
-            recipes.step("vaegan", t, x, 1.0, kld_reduction="mean", metrics=True)
+            recipes.step("vaegan", t, x, 1.0, kld_reduction="mean", fakes=cfg.train.fakes, metrics=True)
         runs[compiled] = _params(t)
         if compiled:
             assert hasattr(t.decoder, "_compiled_call_impl"), "the decoder was not compiled"

@@ -66,8 +66,11 @@ class TrainConfig:
     # "reconstruction loss beside feature matching". 0 (the default) is the blog's recipes as written.
     recon_weight: float = 0.0
     # GAN recipes: train D and the decoder on fakes G(z), z ~ N(0, I), in sub-steps (4)-(5). The blog's
-    # part 1 did; from part 2 on its VAE-GAN and its beta sweep did not (the curves of 2019-04-25 and
-    # 2019-05-09 log no G(z)), and the BN cheat did again. make_config sets it per recipe.
+    # part 1 did and part 2 dropped them (no change in quality). Part 3's baseline run is part 2's run
+    # without fakes (their curves agree point for point), and the original trainer of the beta sweep's
+    # time (hellomoto-ai/splatoon2-ml, sp_vae_gan/trainer.py) has no fake sub-steps; BLOG.md's summary
+    # of part 3 lists them, and we follow the code. The BN cheat logs a G(z) loss, so it keeps them.
+    # make_config sets it per recipe.
     fakes: bool = True
     seed: int = 0
     log_every: int = 10
@@ -338,8 +341,8 @@ def make_config(recipe: str = "vae", profile: str | None = None, **overrides: An
         # The VAE's pixel error settles within 3,000 steps but its KLD still climbs ~10% over the last
         # fifth (docs/phenomena.md, claim 1); a VAE step costs a quarter of a GAN step, so it gets more.
         cfg.train.steps *= VAE_STEP_FACTOR
-    # The blog trained its VAE-GAN on fakes only in part 1; part 2 dropped them (no change in quality)
-    # and part 3 and the beta sweep ran without them. The BN cheat used them again (TrainConfig.fakes).
+    # The VAE-GAN and its fix train without fakes, as the blog's did from part 2 on; the BN cheat with
+    # them (TrainConfig.fakes says why).
     cfg.train.fakes = recipe not in ("vaegan", "vaegan_decoder_fm")
     for key, value in overrides.items():
         if "__" in key:

@@ -2,7 +2,7 @@
 
 The GAN recipes follow the part-3 structure (after PyTorch's DCGAN example): every loss is computed
 and stepped in its own sub-step with its own optimizer, in this order: D on real, D on recon, G on
-recon, D on fake, G on fake, feature matching, KLD. A step returns its metrics as 0-d tensors, so
+recon, D on fake, G on fake (where ``train.fakes``: the BN cheat), feature matching, KLD. A step returns its metrics as 0-d tensors, so
 the loop only synchronises with the device on the steps it logs.
 """
 
@@ -200,23 +200,8 @@ def gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder: bool,
         loss_g_rec.backward()
     t.opt_g.step()
 
-    loss_d_fake = loss_g_fake = torch.zeros(())
-    logit_fake = None
-    if fakes:
-        # (4) Update D on fakes: maximise log(1 - D(G(z))), z ~ N(0, I), decoded by the updated G
-        x_fake = G(noise)
-        t.opt_d.zero_grad(set_to_none=True)
-        logit_fake, _ = D(x_fake.detach())
-        loss_d_fake = bce_logits(logit_fake, 0.0)
-        loss_d_fake.backward()
-        t.opt_d.step()
-
-        # (5) Update G on fakes: maximise log D(G(z))
-        t.opt_g.zero_grad(set_to_none=True)
-        with frozen(D):
-            loss_g_fake = bce_logits(D(x_fake)[0], 1.0)
-            loss_g_fake.backward()
-        t.opt_g.step()
+    # (4)-(5) D and G on fakes from N(0, I), where the recipe trains on them
+    loss_d_fake, loss_g_fake, logit_fake = _fake_steps(t, noise) if fakes else (torch.zeros(()),) * 2 + (None,)
 
     # (6) Feature matching: minimise ||phi(G(z|x)) - phi(x)||^2 over G, and over E in the mistaken
     # recipe and the BN cheat. The discriminator amplifies differences, and through E this term
@@ -242,6 +227,26 @@ def gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder: bool,
             "d_fake": torch.sigmoid(logit_fake.detach()).mean(),
             "z_norm_mean": zn_mean, "z_norm_std": zn_std,
         }
+
+
+def _fake_steps(t: Trainee, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Sub-steps (4) and (5) of ``gan_step``; returns D's and G's losses on the fakes and D's logits."""
+    G, D = t.decoder, t.discriminator
+    # (4) Update D on fakes: maximise log(1 - D(G(z))), z ~ N(0, I), decoded by the updated G
+    x_fake = G(noise)
+    t.opt_d.zero_grad(set_to_none=True)
+    logit_fake, _ = D(x_fake.detach())
+    loss_d_fake = bce_logits(logit_fake, 0.0)
+    loss_d_fake.backward()
+    t.opt_d.step()
+
+    # (5) Update G on fakes: maximise log D(G(z))
+    t.opt_g.zero_grad(set_to_none=True)
+    with frozen(D):
+        loss_g_fake = bce_logits(D(x_fake)[0], 1.0)
+        loss_g_fake.backward()
+    t.opt_g.step()
+    return loss_d_fake, loss_g_fake, logit_fake
 
 
 def _feature_matching_step(t: Trainee, x: torch.Tensor, z: torch.Tensor, recon_weight: float,
