@@ -36,8 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = rec.config
         x = data.to_tensor(data.load_split(cfg.data, progress=False).train[:64])
         pl = pulls.decoder_pulls(load_trained(rec), x, fakes=cfg.train.fakes)
-        pl.setdefault(pulls.PULLS[1], float("nan"))  # a run without fakes: no pull from them
-        pl = {k: pl[k] for k in pulls.PULLS}
+        pl = {k: pl.get(k, float("nan")) for k in pulls.PULLS}  # a run without fakes: no pull from them
         err = claims.final(rec, "pixel_test") / claims.mean_frame_mse(rec)
         m = cfg.model
         print(f"| {run} | {'-'.join(map(str, m.disc_channels))} | {m.disc_hidden} | "

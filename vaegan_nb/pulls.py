@@ -1,9 +1,10 @@
 """The tug of war on the decoder: how hard each GAN objective pulls its weights, on one batch.
 
 In the BN cheat the decoder answers to three objectives in turn: fool D on reconstructions, fool D
-on fakes, and feature matching (the VAE-GAN, which trains without fakes, to the first and the last). They share one Adam optimizer, so the direction it takes is set by
-their gradients' sizes. Feature matching is the only one that asks for the input frame back; when the
-adversarial pulls are larger, reconstructions stay blurry (docs/scaling.md, "The decoder's tug of war").
+on fakes, and feature matching (the VAE-GAN, which trains without fakes, to the first and the last).
+They share one Adam optimizer, so the direction it takes is set by their gradients' sizes. Feature
+matching is the only one that asks for the input frame back; when the adversarial pulls are larger,
+reconstructions stay blurry (docs/scaling.md, "The decoder's tug of war").
 """
 
 from __future__ import annotations

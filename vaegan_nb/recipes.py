@@ -201,7 +201,8 @@ def gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder: bool,
     t.opt_g.step()
 
     # (4)-(5) D and G on fakes from N(0, I), where the recipe trains on them
-    loss_d_fake, loss_g_fake, logit_fake = _fake_steps(t, noise) if fakes else (torch.zeros(()),) * 2 + (None,)
+    no_fakes = (torch.zeros(()), torch.zeros(()), None)
+    loss_d_fake, loss_g_fake, logit_fake = _fake_steps(t, noise) if fakes else no_fakes
 
     # (6) Feature matching: minimise ||phi(G(z|x)) - phi(x)||^2 over G, and over E in the mistaken
     # recipe and the BN cheat. The discriminator amplifies differences, and through E this term
