@@ -11,6 +11,17 @@ def kld_per_sample(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return -0.5 * torch.sum(1 + logvar - mean.pow(2) - logvar.exp(), dim=1)
 
 
+def kld_parts(mean: torch.Tensor, logvar: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A batch's KLD per dimension in three parts: (offset, spread, narrowness).
+
+    0.5 E[mean^2] splits into the codes' common offset (their centroid's squared norm) and their
+    spread around it; 0.5 E[var - 1 - log var] grows as the posterior's variances shrink below 1.
+    The parts add up to ``kld_per_sample(mean, logvar).mean() / d``.
+    """
+    offset = 0.5 * mean.mean(dim=0).pow(2).mean()
+    return offset, 0.5 * mean.pow(2).mean() - offset, 0.5 * (logvar.exp() - 1 - logvar).mean()
+
+
 def kld_batch(z: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """The BN cheat's monitor: KLD of each latent dimension's batch statistics from N(0, 1), averaged.
 
