@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: setup lab test book bench phenomena clean
+.PHONY: setup lab test book bench phenomena reference-runs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ bench: setup
 # The full-profile runs behind docs/phenomena.md (git-ignored, data/runs/phenomena/), then the table.
 phenomena: setup
 	$(PY) scripts/claims_full.py
+
+# The longer runs committed under data/reference_runs/ for a claim the full profile's budget cannot show
+# (claim 6; docs/beta_sweep.md): five 12,000-step runs, about 85 minutes on two cores.
+reference-runs: setup
+	$(PY) scripts/reference_runs.py
 
 clean:
 	rm -rf out .pytest_cache

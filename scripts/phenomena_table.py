@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from vaegan_nb import blog_curves as bc  # noqa: E402
 from vaegan_nb import claims as C  # noqa: E402
+from vaegan_nb import reference as R  # noqa: E402
 from vaegan_nb.runs import RunRecord  # noqa: E402
 
 DEFAULT_ROOT = ROOT / "data" / "runs" / "phenomena"
@@ -89,6 +90,22 @@ def load_seeds(root: Path, notebooks: Path) -> dict[int, dict[str, RunRecord]]:
     return {s: C.complete_sweep(r) for s, r in seeds.items()}
 
 
+def _reference_section(readings: dict[int, C.Reading], reference: dict[str, RunRecord]) -> list[str]:
+    out = ["", "## Reference runs", "",
+           "Claims the profile's budget cannot show are also read on a longer run made by this code and committed",
+           "under data/reference_runs/ (`make reference-runs`, `vaegan_nb.reference`; one seed, so no rate).",
+           "`tests/test_reference_runs.py` trains the first 10% of each run again and requires every logged",
+           "number to agree.", ""]
+    for number, r in readings.items():
+        figs = "; ".join(f"{n} {_fmt(v)}" for n, v in r.figures.items())
+        out.append(f"- claim {number}: {'met' if r.ok else 'not met'}. {figs}.")
+    made = {n: R.provenance(rec.path) for n, rec in reference.items()}
+    walls = ", ".join(f"{n} {rec.config.train.steps} steps {_wall(rec):.0f} s" for n, rec in reference.items())
+    kinds = sorted({f"torch {m.get('torch')}, {m.get('cpu_capability')} kernels" for m in made.values()})
+    out.append(f"- runs (seed {R.SEED}, one thread each, two at a time): {walls}; made with {'; '.join(kinds)}.")
+    return out
+
+
 def _spread(readings: list[C.Reading]) -> str:
     names = list(readings[0].figures)
     parts = []
@@ -98,8 +115,11 @@ def _spread(readings: list[C.Reading]) -> str:
     return "<br>".join(parts)
 
 
-def render(seeds: dict[int, dict[str, RunRecord]], note: str = "") -> str:
+def render(seeds: dict[int, dict[str, RunRecord]], note: str = "",
+           reference: dict[str, RunRecord] | None = None) -> str:
     blog = blog_values()
+    reference = reference or {}
+    ref_readings = {c.number: r for c in C.CLAIMS if (r := C.read_claim(c, reference)) is not None}
     out = [
         "# Phenomena of the blog at laptop scale, across seeds",
         "",
@@ -127,8 +147,12 @@ def render(seeds: dict[int, dict[str, RunRecord]], note: str = "") -> str:
             continue
         k, n = sum(r.ok for r in readings), len(readings)
         verdict = "yes" if k >= REPRODUCES * n else "**no**"
+        if verdict != "yes" and claim.number in ref_readings:
+            verdict += f"; {'yes' if ref_readings[claim.number].ok else 'no'} in the reference run"
         out.append(f"| {claim.number}. {claim.title} | {_cell(claim.target)} | {k}/{n} | {_cell(_spread(readings))} | "
                    f"{_cell(blog.get(claim.number, '-'))} | {verdict} |")
+    if ref_readings:
+        out += _reference_section(ref_readings, reference)
     out += ["", "## Runs", ""]
     for s in sorted(seeds):
         recs = {n: r for n, r in seeds[s].items() if not isinstance(r, C.Truncated)}
@@ -153,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", type=Path, default=DEFAULT_ROOT, help=f"folder of seed*/ records (default {DEFAULT_ROOT})")
     ap.add_argument("--notebook-runs", type=Path, default=NOTEBOOK_RUNS, help="seed 0's records (default: the notebooks')")
+    ap.add_argument("--reference", type=Path, default=R.COMMITTED, help=f"reference runs (default {R.COMMITTED})")
     ap.add_argument("--note", default="", help="a paragraph to print under the header (e.g. machine load)")
     ap.add_argument("-o", "--output", default=str(ROOT / "docs" / "phenomena.md"), help="'-' for stdout")
     args = ap.parse_args(argv)
@@ -160,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     if not seeds:
         print(f"no finished run records under {args.root}/seed*/", file=sys.stderr)
         return 2
-    text = render(seeds, args.note)
+    text = render(seeds, args.note, R.committed(args.reference))
     if args.output == "-":
         sys.stdout.write(text)
     else:

@@ -1,0 +1,110 @@
+"""Reference runs: longer runs made by this code and committed, for a claim a laptop's budget cannot show.
+
+The beta sweep of claim 6 runs 1,500 steps in the full profile. At beta 0.1 its KLD first stays on a
+plateau and starts to grow only after about 6,000 steps (docs/beta_sweep.md), so the committed
+reference sweep runs 12,000 steps: about 94 epochs of the profile's 4,096 training frames, where the
+blog's sweep ran 100 epochs. ``make reference-runs`` trains it (``scripts/reference_runs.py``) and
+``export`` commits a thinned copy of each record: config, metrics, status, a thinned timelapse and
+where it was made. ``rerun_start`` trains a record's first 10% again, so a test can check that the
+committed numbers come from this code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .atomic import atomic_save_npz, atomic_write_json
+from .config import RunConfig, make_config
+from .errors import UserError
+from .runs import TIMELAPSE, RunRecord
+
+STEPS = 12_000
+SEED = 0
+BETAS = (0.1, 1.0, 2.0, 4.0, 8.0)
+CHECKED_SHARE = 0.1  # the share of each run the test trains again
+KEEP_SNAPSHOTS = 13  # thinned timelapse: this many snapshots (every 1,000 steps of 12,000) ...
+KEEP_SAMPLES = 16  # ... of this many fixed-noise samples (a few hundred kB a run)
+PROVENANCE = "provenance.json"
+COMMITTED = Path(__file__).resolve().parents[1] / "data" / "reference_runs"  # in the checkout
+COPIED = ("config.json", "metrics.csv", "status.json")
+
+
+def configs() -> dict[str, RunConfig]:
+    """The reference sweep: the full profile's mistaken VAE-GAN at each beta, seed 0, ``STEPS`` steps."""
+    return {f"vaegan_beta{b:g}": make_config("vaegan", "full", seed=SEED, beta=b, steps=STEPS) for b in BETAS}
+
+
+def machine() -> dict[str, str]:
+    """What decides the exact floats of a one-thread CPU run: the torch build and its CPU kernels."""
+    return {"torch": torch.__version__, "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "machine": platform.machine()}
+
+
+def export(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
+    """Copy a finished record to ``out_dir`` as it is committed: no checkpoints, a thinned timelapse."""
+    rec = RunRecord(run_dir)
+    if not rec.finished:
+        raise UserError(f"{rec.path}: not finished; train it to the end before exporting it")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in COPIED:
+        shutil.copyfile(rec.path / name, out / name)
+    tl = rec.timelapse()
+    keep = np.unique(np.linspace(0, len(tl["steps"]) - 1, KEEP_SNAPSHOTS).round().astype(int))
+    thin = {"steps": tl["steps"][keep], "frames": tl["frames"][keep, :KEEP_SAMPLES],
+            "noise": tl["noise"][:KEEP_SAMPLES]}
+    if "latents" in tl:
+        thin["latents"] = tl["latents"][keep, :KEEP_SAMPLES]
+    atomic_save_npz(out / TIMELAPSE, **thin)
+    atomic_write_json(out / PROVENANCE, {**machine(), "threads": 1, "wall_s": rec.status.get("wall_s")})
+    return out
+
+
+def rerun_start(ref_dir: str | os.PathLike) -> RunConfig:
+    """The config that trains the first ``CHECKED_SHARE`` of a reference record again."""
+    cfg = RunRecord(ref_dir).config
+    return replace(cfg, train=replace(cfg.train, steps=round(cfg.train.steps * CHECKED_SHARE)))
+
+
+def compare_start(ref_dir: str | os.PathLike, rerun_dir: str | os.PathLike) -> dict[str, float]:
+    """Largest relative difference per metric between a reference record and its rerun start, over the
+    steps both logged (wall times aside; inf where one logged a value and the other did not). A
+    UserError if they logged fewer than two steps in common."""
+    ref, new = RunRecord(ref_dir).metrics(), RunRecord(rerun_dir).metrics()
+    common, i, j = np.intersect1d(ref["step"], new["step"], return_indices=True)
+    if len(common) < 2:
+        raise UserError(f"{rerun_dir}: shares no logged step with {ref_dir}")
+    worst = {}
+    for col in ref:
+        if col in ("wall_s", "step") or col not in new:
+            continue
+        a, b = ref[col][i], new[col][j]
+        if (np.isfinite(a) != np.isfinite(b)).any():
+            worst[col] = float("inf")
+            continue
+        both = np.isfinite(a)
+        worst[col] = float(np.max(np.abs(a[both] - b[both]) / np.maximum(np.abs(a[both]), 1e-6), initial=0.0))
+    return worst
+
+
+def committed(folder: str | os.PathLike | None = None) -> dict[str, RunRecord]:
+    """The finished reference records in ``folder`` (default: ``COMMITTED``), by name."""
+    root = Path(folder) if folder is not None else COMMITTED
+    recs = {}
+    for d in sorted(root.iterdir()) if root.is_dir() else []:
+        if (d / "config.json").is_file() and (rec := RunRecord(d)).finished:
+            recs[d.name] = rec
+    return recs
+
+
+def provenance(ref_dir: str | os.PathLike) -> dict[str, str]:
+    p = Path(ref_dir) / PROVENANCE
+    return json.loads(p.read_text()) if p.exists() else {}
