@@ -336,8 +336,13 @@ def blog_comparison(panels: Sequence[BlogPanel], growth: bool = True, early: flo
         ax.set_ylabel(f"{col} / its value at {early:.0%}" if growth else f"ours: {col}")
         if not growth:
             target.set_ylabel("blog")
-        if growth and max(np.nanmax(ours), np.nanmax(blog)) / max(min(np.nanmin(ours), np.nanmin(blog)), 1e-12) > 30:
+        log = growth and max(np.nanmax(ours), np.nanmax(blog)) / max(min(np.nanmin(ours), np.nanmin(blog)), 1e-12) > 30
+        if log:
             ax.set_yscale("log")
+        # The y range follows the smoothed curves: the raw line's spikes (up to thousands of times its
+        # level) are clipped, not allowed to flatten everything else.
+        for axis, curves in ([(ax, (ours, blog))] if growth else [(ax, (ours,)), (target, (blog,))]):
+            _fit_ylim(axis, np.concatenate(curves), log)
         ax.set_title(title, fontsize="medium")
         ax.grid(alpha=0.3)
         handles = ax.get_legend_handles_labels()
@@ -346,6 +351,18 @@ def blog_comparison(panels: Sequence[BlogPanel], growth: bool = True, early: flo
             handles = (handles[0] + h2[0], handles[1] + h2[1])
         ax.legend(*handles, fontsize="x-small")
     return fig
+
+
+def _fit_ylim(ax, values: np.ndarray, log: bool, pad: float = 0.08) -> None:
+    v = values[np.isfinite(values) & ((values > 0) if log else True)]
+    if not len(v):
+        return
+    lo, hi = float(v.min()), float(v.max())
+    if log:
+        ax.set_ylim(lo / (1 + pad) ** 4, hi * (1 + pad) ** 4)
+    else:
+        span = (hi - lo) or abs(hi) or 1.0
+        ax.set_ylim(lo - pad * span, hi + pad * span)
 
 
 def drift_by_beta(sweep: Mapping[float, RunLike]) -> Figure:
