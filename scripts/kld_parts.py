@@ -39,8 +39,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             rec = RunRecord(run)
             cfg = rec.config
-            if cfg.train.recipe == "aegan_bn":
-                raise UserError(f"{run}: the BN cheat has no posterior; give a run of a variational recipe")
+            if not rec.checkpoint_path.exists():
+                raise UserError(f"{run}: no checkpoint to encode with (a committed reference record keeps none)")
+            trainee = load_trained(rec)
+            if not trainee.encoder.variational:
+                raise UserError(f"{run}: its encoder has no posterior (the BN cheat); give a run of a variational recipe")
         except UserError as e:  # say which run and go on with the others
             print(f"skipping {e}", file=sys.stderr)
             failed = 1
@@ -48,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         test = data.load_split(cfg.data, progress=False).test
         x = data.to_tensor(test)
         with torch.no_grad():
-            mean, logvar = load_trained(rec).encoder(x)
+            mean, logvar = trainee.encoder(x)
         offset, spread, narrow = kld_parts(mean, logvar)
         sigma = (0.5 * logvar).exp().median()
         print(f"| {run} | {cfg.train.steps} | {cfg.train.beta:g} | {offset + spread + narrow:.2f} | {offset:.2f} | "

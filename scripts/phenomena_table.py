@@ -101,8 +101,9 @@ def _reference_section(readings: dict[int, C.Reading], reference: dict[str, RunR
         out.append(f"- claim {number}: {'met' if r.ok else 'not met'}. {figs}.")
     made = {n: R.provenance(rec.path) for n, rec in reference.items()}
     walls = ", ".join(f"{n} {rec.config.train.steps} steps {_wall(rec):.0f} s" for n, rec in reference.items())
-    kinds = sorted({f"torch {m.get('torch')}, {m.get('cpu_capability')} kernels" for m in made.values()})
-    out.append(f"- runs (seed {R.SEED}, one thread each, two at a time): {walls}; made with {'; '.join(kinds)}.")
+    kinds = sorted({f"torch {m['torch']}, {m['cpu_capability']} kernels, {m['threads']} thread(s) a run"
+                    if m else "no provenance.json" for m in made.values()})
+    out.append(f"- runs (seed {R.SEED}): {walls}; made with {'; '.join(kinds)}.")
     return out
 
 

@@ -38,6 +38,14 @@ def main(argv: list[str] | None = None) -> int:
             t = cfg.train
             print(f"{name:18s} recipe={t.recipe} steps={t.steps} beta={t.beta:g} seed={t.seed}")
         return 0
+    from vaegan_nb.training import pick_device
+
+    if pick_device("auto").type != "cpu":
+        # The committed records are CPU runs whose configs say device "auto"; trained here they would
+        # take another path on the GPU and no longer match them.
+        print("the reference runs train on the CPU; hide the GPU to run them here (CUDA_VISIBLE_DEVICES= "
+              "make reference-runs)", file=sys.stderr)
+        return 2
     t0 = time.perf_counter()
     train_side_by_side([(cfg, WORK / name) for name, cfg in cfgs.items()], workers=max(1, args.jobs),
                        longest_first=False)

@@ -107,10 +107,14 @@ def test_blog_comparison_draws_ours_beside_the_blogs_own_curve(runs):
 def test_the_blogs_raw_spikes_do_not_set_the_y_range(runs):
     # The blog's beta-0.1 KLD line spikes to about 20,000 times its value at 5% where its running mean
     # restarted; the smoothed curves stay within a few times it, and so must the axis.
-    gan = runs[1]  # its KLD grows from 5 to 9
-    fig = plots.blog_comparison([(gan, "kld", "2019-05-09_kld", "β=0.1 - Train", "KLD, beta 0.1")])
+    vae = runs[1]  # its KLD grows from 5 to 9
+    fig = plots.blog_comparison([(vae, "kld", "2019-05-09_kld", "β=0.1 - Train", "KLD, beta 0.1")])
     assert fig.axes[0].get_yscale() == "linear" and fig.axes[0].get_ylim()[1] < 10
     ours, blog = (ln for ln in fig.axes[0].get_lines() if ln.get_label().startswith(("ours", "blog")))
     lo, hi = fig.axes[0].get_ylim()
     assert lo <= min(np.nanmin(ours.get_ydata()), np.nanmin(blog.get_ydata()))
     assert hi >= max(np.nanmax(ours.get_ydata()), np.nanmax(blog.get_ydata()))
+    # In its own units ours and the blog's get an axis each, each fitted to its own curve.
+    fig = plots.blog_comparison([(vae, "kld", "2019-05-09_kld", "β=0.1 - Train", "KLD, beta 0.1")], growth=False)
+    ours_ax, blog_ax = fig.axes
+    assert ours_ax.get_ylim()[1] < 10 < blog_ax.get_ylim()[1] < 100

@@ -339,8 +339,8 @@ def blog_comparison(panels: Sequence[BlogPanel], growth: bool = True, early: flo
         log = growth and max(np.nanmax(ours), np.nanmax(blog)) / max(min(np.nanmin(ours), np.nanmin(blog)), 1e-12) > 30
         if log:
             ax.set_yscale("log")
-        # The y range follows the smoothed curves: the raw line's spikes (up to thousands of times its
-        # level) are clipped, not allowed to flatten everything else.
+        # The y range follows the smoothed curves: the raw line's spikes (the beta-0.1 KLD's reach
+        # 20,000 times its level) are clipped, not allowed to flatten everything else.
         for axis, curves in ([(ax, (ours, blog))] if growth else [(ax, (ours,)), (target, (blog,))]):
             _fit_ylim(axis, np.concatenate(curves), log)
         ax.set_title(title, fontsize="medium")
@@ -354,6 +354,7 @@ def blog_comparison(panels: Sequence[BlogPanel], growth: bool = True, early: flo
 
 
 def _fit_ylim(ax, values: np.ndarray, log: bool, pad: float = 0.08) -> None:
+    """Set ``ax``'s y range to ``values`` (finite, and positive on a log axis) with a margin."""
     v = values[np.isfinite(values) & ((values > 0) if log else True)]
     if not len(v):
         return

@@ -31,7 +31,7 @@ SEED = 0
 BETAS = (0.1, 1.0, 2.0, 4.0, 8.0)
 CHECKED_SHARE = 0.1  # the share of each run the test trains again
 KEEP_SNAPSHOTS = 13  # thinned timelapse: this many snapshots (every 1,000 steps of 12,000) ...
-KEEP_SAMPLES = 16  # ... of this many fixed-noise samples (a few hundred kB a run)
+KEEP_SAMPLES = 16  # ... of this many fixed-noise samples and held-out codes (about 0.6 MB a run)
 PROVENANCE = "provenance.json"
 COMMITTED = Path(__file__).resolve().parents[1] / "data" / "reference_runs"  # in the checkout
 COPIED = ("config.json", "metrics.csv", "status.json")
@@ -43,9 +43,16 @@ def configs() -> dict[str, RunConfig]:
 
 
 def machine() -> dict[str, str]:
-    """What decides the exact floats of a one-thread CPU run: the torch build and its CPU kernels."""
-    return {"torch": torch.__version__, "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "machine": platform.machine()}
+    """What decides the exact floats of a one-thread CPU run: the torch and numpy builds (numpy draws
+    the procedural frames) and torch's CPU kernels."""
+    return {"torch": torch.__version__, "numpy": np.__version__,
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "machine": platform.machine()}
+
+
+def on_cpu(cfg: RunConfig) -> RunConfig:
+    """``cfg`` pinned to the CPU without compiling: the reference runs are CPU runs, and their configs'
+    device "auto" would pick a GPU where there is one (and "compile" "auto" compiles only there)."""
+    return replace(cfg, train=replace(cfg.train, device="cpu", compile="off"))
 
 
 def export(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
@@ -64,27 +71,31 @@ def export(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     if "latents" in tl:
         thin["latents"] = tl["latents"][keep, :KEEP_SAMPLES]
     atomic_save_npz(out / TIMELAPSE, **thin)
-    atomic_write_json(out / PROVENANCE, {**machine(), "threads": 1, "wall_s": rec.status.get("wall_s")})
+    # make reference-runs trains and exports on the same machine, one thread per run.
+    atomic_write_json(out / PROVENANCE, {**machine(), "device": "cpu", "threads": 1, "wall_s": rec.status.get("wall_s")})
     return out
 
 
 def rerun_start(ref_dir: str | os.PathLike) -> RunConfig:
-    """The config that trains the first ``CHECKED_SHARE`` of a reference record again."""
-    cfg = RunRecord(ref_dir).config
+    """The config that trains the first ``CHECKED_SHARE`` of a reference record again, on the CPU."""
+    cfg = on_cpu(RunRecord(ref_dir).config)
     return replace(cfg, train=replace(cfg.train, steps=round(cfg.train.steps * CHECKED_SHARE)))
 
 
 def compare_start(ref_dir: str | os.PathLike, rerun_dir: str | os.PathLike) -> dict[str, float]:
     """Largest relative difference per metric between a reference record and its rerun start, over the
-    steps both logged (wall times aside; inf where one logged a value and the other did not). A
-    UserError if they logged fewer than two steps in common."""
+    steps both logged (wall times aside; inf where one logged a value or a column the other did not).
+    A UserError if they logged fewer than two steps in common."""
     ref, new = RunRecord(ref_dir).metrics(), RunRecord(rerun_dir).metrics()
     common, i, j = np.intersect1d(ref["step"], new["step"], return_indices=True)
     if len(common) < 2:
-        raise UserError(f"{rerun_dir}: shares no logged step with {ref_dir}")
+        raise UserError(f"{rerun_dir}: shares fewer than two logged steps with {ref_dir}")
     worst = {}
     for col in ref:
-        if col in ("wall_s", "step") or col not in new:
+        if col in ("wall_s", "step"):
+            continue
+        if col not in new:
+            worst[col] = float("inf")
             continue
         a, b = ref[col][i], new[col][j]
         if (np.isfinite(a) != np.isfinite(b)).any():
@@ -106,5 +117,6 @@ def committed(folder: str | os.PathLike | None = None) -> dict[str, RunRecord]:
 
 
 def provenance(ref_dir: str | os.PathLike) -> dict[str, str]:
+    """Where a committed record was made (``machine()`` at export), or {} for a record without it."""
     p = Path(ref_dir) / PROVENANCE
     return json.loads(p.read_text()) if p.exists() else {}
