@@ -49,12 +49,6 @@ def machine() -> dict[str, str]:
             "cpu_capability": torch.backends.cpu.get_cpu_capability(), "machine": platform.machine()}
 
 
-def on_cpu(cfg: RunConfig) -> RunConfig:
-    """``cfg`` pinned to the CPU without compiling: the reference runs are CPU runs, and their configs'
-    device "auto" would pick a GPU where there is one (and "compile" "auto" compiles only there)."""
-    return replace(cfg, train=replace(cfg.train, device="cpu", compile="off"))
-
-
 def export(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     """Copy a finished record to ``out_dir`` as it is committed: no checkpoints, a thinned timelapse."""
     rec = RunRecord(run_dir)
@@ -77,9 +71,12 @@ def export(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
 
 
 def rerun_start(ref_dir: str | os.PathLike) -> RunConfig:
-    """The config that trains the first ``CHECKED_SHARE`` of a reference record again, on the CPU."""
-    cfg = on_cpu(RunRecord(ref_dir).config)
-    return replace(cfg, train=replace(cfg.train, steps=round(cfg.train.steps * CHECKED_SHARE)))
+    """The config that trains the first ``CHECKED_SHARE`` of a reference record again, on the CPU without
+    compiling: the reference runs are CPU runs, and their configs' device "auto" would pick a GPU where
+    there is one (and "compile" "auto" compiles only there)."""
+    cfg = RunRecord(ref_dir).config
+    steps = round(cfg.train.steps * CHECKED_SHARE)
+    return replace(cfg, train=replace(cfg.train, device="cpu", compile="off", steps=steps))
 
 
 def compare_start(ref_dir: str | os.PathLike, rerun_dir: str | os.PathLike) -> dict[str, float]:
