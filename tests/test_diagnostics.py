@@ -141,3 +141,43 @@ def test_palette_fidelity_compares_with_any_footage_not_just_turf():
     assert D.palette_fidelity(np.zeros((0, 24, 40, 3), np.uint8), ref) == 0.0
     with pytest.raises(ValueError, match="at least one"):
         D.frame_reference(np.zeros((0, 24, 40, 3), np.uint8))
+
+
+def _streaked_grey(mean_frame: np.ndarray, n: int = 32) -> np.ndarray:
+    """Grey with horizontal streaks: what a plain GAN of the full profile drew at its best palette
+    fidelity (docs/fakes.md, "Which ruler")."""
+    rows = np.random.default_rng(0).normal(0, 12, (n, mean_frame.shape[0], 1, 1))
+    return (mean_frame[None] + rows).round().clip(0, 255).astype(np.uint8)
+
+
+def test_palette_fidelity_scores_streaked_grey_above_blurred_frames_and_patch_distance_does_not():
+    from vaegan_nb import data
+
+    ref, real = data.turf_frames(128, 24, 40, 0), data.turf_frames(32, 24, 40, 1)
+    streaked, blurred = _streaked_grey(ref.mean(0)), _box_blur(real, taps=3)
+    fid = D.frame_reference(ref)
+    assert D.palette_fidelity(streaked, fid) > D.palette_fidelity(blurred, fid)
+    assert D.patch_distance(streaked, ref) > D.patch_distance(blurred, ref)
+
+
+def test_patch_distance_is_near_zero_for_real_frames_and_far_for_blur_the_mean_frame_and_grey():
+    from vaegan_nb import data
+
+    ref, real = data.turf_frames(128, 24, 40, 0), data.turf_frames(32, 24, 40, 1)
+    d_real = D.patch_distance(real, ref)
+    assert d_real < 0.01
+    assert D.patch_distance(_box_blur(real, taps=3), ref) > 3 * d_real
+    mean_frame = np.broadcast_to(ref.mean(0).round().astype(np.uint8), real.shape)
+    assert D.patch_distance(mean_frame, ref) > D.patch_distance(_box_blur(real, taps=3), ref)
+    assert D.patch_distance(np.full_like(real, 128), ref) > 10 * d_real
+    assert D.patch_distance(real, ref) == d_real  # fixed projections: the same batch, the same figure
+
+
+def test_patch_distance_names_what_it_cannot_compare():
+    frames = np.zeros((4, 24, 40, 3), np.uint8)
+    with pytest.raises(ValueError, match="both sides"):
+        D.patch_distance(frames[:0], frames)
+    with pytest.raises(ValueError, match=r"\(24, 40, 3\) against real frames of \(24, 48, 3\)"):
+        D.patch_distance(frames, np.zeros((4, 24, 48, 3), np.uint8))
+    with pytest.raises(ValueError, match="at least 8x8"):
+        D.patch_distance(frames[:, :6], frames[:, :6])
