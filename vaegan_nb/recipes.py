@@ -202,7 +202,7 @@ def gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder: bool,
 
     # (4)-(5) D and G on fakes from N(0, I), where the recipe trains on them
     no_fakes = (torch.zeros(()), torch.zeros(()), None)
-    loss_d_fake, loss_g_fake, logit_fake = _fake_steps(t, noise) if fakes else no_fakes
+    loss_d_fake, loss_g_fake, logit_fake = fake_steps(t, noise) if fakes else no_fakes
 
     # (6) Feature matching: minimise ||phi(G(z|x)) - phi(x)||^2 over G, and over E in the mistaken
     # recipe and the BN cheat. The discriminator amplifies differences, and through E this term
@@ -230,7 +230,7 @@ def gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder: bool,
         }
 
 
-def _fake_steps(t: Trainee, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def fake_steps(t: Trainee, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Sub-steps (4) and (5) of ``gan_step``; returns D's and G's losses on the fakes and D's logits."""
     G, D = t.decoder, t.discriminator
     # (4) Update D on fakes: maximise log(1 - D(G(z))), z ~ N(0, I), decoded by the updated G
