@@ -4,7 +4,8 @@
 
 For each run record, at its last checkpoint: the palette fidelity (over real held-out frames') of 64
 fakes from the fixed noise, of the same noise moved onto a Gaussian fitted to the training codes, and
-of 64 reconstructions, and the codes' mean |z|/sqrt(d) (``prior_gap.prior_gap``). The table in
+of 64 reconstructions, the codes' mean |z|/sqrt(d) and how many directions they spread over
+(``prior_gap.prior_gap``). The table in
 docs/fakes.md comes from it.
 """
 
@@ -30,8 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     from vaegan_nb.training import load_trained
 
     torch.set_num_threads(1)
-    print("| run | " + " | ".join(prior_gap.ROWS) + " | codes' \\|z\\| / sqrt(d) |")
-    print("|---|---|---|---|---|")
+    print("| run | " + " | ".join(prior_gap.ROWS) + " | codes' \\|z\\| / sqrt(d) | codes' effective dimensions |")
+    print("|---|---|---|---|---|---|")
     for run in args.runs:
         rec = RunRecord(run)
         split = data.load_split(rec.config.data, progress=False)

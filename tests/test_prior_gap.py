@@ -38,6 +38,15 @@ def test_the_probe_reads_every_row_and_leaves_nothing_behind():
     frames = data.turf_frames(96, cfg.data.height, cfg.data.width, seed=2)
     rng = torch.get_rng_state()
     gap = prior_gap.prior_gap(t, frames[:80], frames[80:], n=16)
-    assert list(gap) == [*prior_gap.ROWS, "codes' |z| / sqrt(d)"]
+    assert list(gap) == [*prior_gap.ROWS, "codes' |z| / sqrt(d)", "codes' effective dimensions"]
     assert all(v >= 0 for v in gap.values()), gap
     assert torch.equal(torch.get_rng_state(), rng), "the probe drew from the global RNG"
+
+
+def test_effective_dims_counts_the_directions_codes_spread_over():
+    g = torch.Generator().manual_seed(0)
+    assert 15 < prior_gap.effective_dims(torch.randn(20_000, 16, generator=g)) <= 16
+    line = torch.randn(5_000, 1, generator=g) * torch.ones(1, 16)
+    assert prior_gap.effective_dims(line + 1e-3 * torch.randn(5_000, 16, generator=g)) < 1.1
+    plane = torch.randn(5_000, 2, generator=g) @ torch.randn(2, 16, generator=g)
+    assert 1.0 < prior_gap.effective_dims(plane) <= 2.0

@@ -29,6 +29,13 @@ def fitted_gaussian(codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return codes.mean(0).float(), torch.linalg.cholesky(cov + ridge).float()
 
 
+def effective_dims(codes: torch.Tensor) -> float:
+    """How many directions the codes spread over: the participation ratio (sum l)^2 / sum l^2 of their
+    covariance's eigenvalues l. d for N(0, I_d); 1 when every code lies on one line."""
+    lam = torch.linalg.eigvalsh(torch.cov(codes.double().T)).clamp(min=0)
+    return float(lam.sum() ** 2 / (lam**2).sum())
+
+
 def through(z: torch.Tensor, mean: torch.Tensor, tril: torch.Tensor) -> torch.Tensor:
     """N(0, I) noise mapped onto N(mean, tril tril^T): the same draw, moved to where the codes live."""
     return mean + z @ tril.T
@@ -37,7 +44,7 @@ def through(z: torch.Tensor, mean: torch.Tensor, tril: torch.Tensor) -> torch.Te
 def prior_gap(t: Trainee, train: np.ndarray, test: np.ndarray, n: int = 64) -> dict[str, float]:
     """Palette fidelity (over real held-out frames') of ``n`` fakes from fixed noise, of the same noise
     through the training codes' Gaussian, and of ``n`` reconstructions; plus the codes' mean
-    |z|/sqrt(d). ``t`` in eval mode (``training.load_trained``); uint8 frames."""
+    |z|/sqrt(d) and their effective dimensions. ``t`` in eval mode (``training.load_trained``); uint8 frames."""
     ref = diagnostics.frame_reference(train[: diagnostics.REFERENCE_FRAMES])
     real = diagnostics.palette_fidelity(test[:n], ref)
     codes = samples.encode(t, train)
@@ -46,4 +53,5 @@ def prior_gap(t: Trainee, train: np.ndarray, test: np.ndarray, n: int = 64) -> d
                samples.reconstruct(t, test[:n]))
     out = {row: diagnostics.palette_fidelity(f, ref) / real for row, f in zip(ROWS, batches, strict=True)}
     out["codes' |z| / sqrt(d)"] = float(codes.norm(dim=1).mean() / codes.shape[1] ** 0.5)
+    out["codes' effective dimensions"] = effective_dims(codes)
     return out
