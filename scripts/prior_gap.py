@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         rec = RunRecord(run)
         split = data.load_split(rec.config.data, progress=False)
         gap = prior_gap.prior_gap(load_trained(rec), split.train, split.test)
-        print(f"| {run} | " + " | ".join(f"{v:.2f}" for v in gap.values()) + " |", flush=True)
+        dims = gap.pop("codes' effective dimensions")
+        print(f"| {run} | " + " | ".join(f"{v:.2f}" for v in gap.values()) + f" | {dims:.1f} |", flush=True)
     return 0
 
 

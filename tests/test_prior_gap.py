@@ -50,3 +50,7 @@ def test_effective_dims_counts_the_directions_codes_spread_over():
     assert prior_gap.effective_dims(line + 1e-3 * torch.randn(5_000, 16, generator=g)) < 1.1
     plane = torch.randn(5_000, 2, generator=g) @ torch.randn(2, 16, generator=g)
     assert 1.0 < prior_gap.effective_dims(plane) <= 2.0
+    assert prior_gap.effective_dims(torch.ones(10, 16)) == 0.0
+    assert 0.99 < prior_gap.effective_dims(torch.randn(100, 1, generator=g)) < 1.01
+    with pytest.raises(ValueError, match=r"shape \(1, 16\)"):
+        prior_gap.effective_dims(torch.randn(1, 16))

@@ -31,9 +31,14 @@ def fitted_gaussian(codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def effective_dims(codes: torch.Tensor) -> float:
     """How many directions the codes spread over: the participation ratio (sum l)^2 / sum l^2 of their
-    covariance's eigenvalues l. d for N(0, I_d); 1 when every code lies on one line."""
-    lam = torch.linalg.eigvalsh(torch.cov(codes.double().T)).clamp(min=0)
-    return float(lam.sum() ** 2 / (lam**2).sum())
+    covariance's eigenvalues l. About d for many draws of N(0, I_d), 1 when every code lies on one
+    line, 0 when all are equal."""
+    if codes.ndim != 2 or len(codes) < 2:
+        raise ValueError(f"effective_dims needs two or more codes as rows, got shape {tuple(codes.shape)}")
+    cov = torch.atleast_2d(torch.cov(codes.double().T))
+    lam = torch.linalg.eigvalsh(cov).clamp(min=0)
+    total = float((lam**2).sum())
+    return float(lam.sum() ** 2 / total) if total > 0 else 0.0
 
 
 def through(z: torch.Tensor, mean: torch.Tensor, tril: torch.Tensor) -> torch.Tensor:
