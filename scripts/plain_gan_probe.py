@@ -19,11 +19,14 @@ sys.path.insert(0, str(ROOT))
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # DCGAN's rate (Radford et al. 2016); the profile's 1e-3 serves the AE-GAN's feature matching.
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--out", type=Path, required=True, help="npz of the scored snapshots")
     args = p.parse_args(argv)
+    if not args.out.parent.is_dir():
+        p.error(f"--out {args.out}: no folder {args.out.parent} to write it in")
 
     import numpy as np
     import torch
@@ -50,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
             t.decoder.eval()
             f = samples.decode(t, z)
             t.decoder.train()
-            steps.append(s), snaps.append(f)
+            steps.append(s)
+            snaps.append(f)
             palette.append(diagnostics.palette_fidelity(f, ref) / real_palette)
             patch.append(diagnostics.patch_distance(f, real))
             print(f"| {s} | {palette[-1]:.2f} | {patch[-1]:.4f} |", flush=True)
