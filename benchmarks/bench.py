@@ -92,7 +92,7 @@ def verdicts(r: dict) -> list[tuple[str, str, bool | None]]:
                          row[key] <= TARGETS["notebook_full_training_s"] if measured else None))
     book = nb["full_training"].get("book_s")
     rows.append((f"make book, all four notebooks: <= {TARGETS['book_total_s'] / 60:.0f} min",
-                 f"{book / 60:.1f} min" if book else "not measured (run make book)",
+                 f"{book / 60:.1f} min" if book else "not measured (run make book with no runs on disk)",
                  book <= TARGETS["book_total_s"] if book else None))
     g = r["gif"]
     rows.append((f"GIF, 100 frames of 8x8: <= {TARGETS['gif_export_s']:.0f} s and <= {TARGETS['gif_mb']:.0f} MB",

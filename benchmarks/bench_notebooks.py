@@ -105,8 +105,14 @@ def full_training_times(runs_root: Path) -> dict:
         }
         seen.update(used)
     book = ROOT / "out" / "book.json"
-    book_s = json.loads(book.read_text())["total_s"] if book.exists() else None
+    book_s = book_seconds(json.loads(book.read_text())) if book.exists() else None
     return {"records": records, "per_notebook": out, "source": str(runs_root.relative_to(ROOT)), "book_s": book_s}
+
+
+def book_seconds(book: dict) -> float | None:
+    """The last book's wall time, if it trained (``scripts/run_book.py``'s out/book.json). A book that
+    found every run on disk only drew the figures again, and its time says nothing of training."""
+    return float(book["total_s"]) if book.get("trained_runs") else None
 
 
 def peak_rss(recipe: str, steps: int | None) -> dict:

@@ -35,6 +35,12 @@ def test_step_benchmark_compares_the_same_work_with_less_recomputation(recipe):
     assert recipe in table and "ratio" in table
 
 
+def test_a_book_that_trained_nothing_does_not_count_as_the_books_time():
+    assert bench_notebooks.book_seconds({"total_s": 56.0, "trained_runs": []}) is None
+    assert bench_notebooks.book_seconds({"total_s": 56.0}) is None  # written before runs were tracked
+    assert bench_notebooks.book_seconds({"total_s": 1660.0, "trained_runs": ["vae", "vaegan"]}) == 1660.0
+
+
 def test_side_by_side_notebooks_are_timed_as_their_scheduler_runs_them():
     # Longest first onto the least-loaded worker, as nb.run_all starts them: 300+100+100 and 300+100.
     assert bench_notebooks.makespan([300, 100, 100, 100, 300], 2) == 500
