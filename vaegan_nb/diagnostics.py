@@ -180,7 +180,7 @@ def _as_batch(frames: np.ndarray) -> np.ndarray:
 
 PATCH = 4  # pixels a side: an ink edge, a tile corner, a piece of the HUD bar
 PATCH_DIRECTIONS = 128  # random projections; fixed (seed 0) so that every call measures alike
-PATCH_QUANTILES = 256  # compares the projected distributions at fixed levels, so batch sizes may differ
+PATCH_QUANTILES = 256  # compared at fixed levels, so the two sides may hold different numbers of patches
 
 
 def _patches(f: np.ndarray) -> np.ndarray:
