@@ -197,3 +197,20 @@ def test_palette_fidelity_puts_real_frames_blurred_by_half_a_pixel_below_claim_9
     ref, real = data.turf_frames(256, 24, 40, 0), data.turf_frames(64, 24, 40, 1)
     fid = D.frame_reference(ref)
     assert D.palette_fidelity(rulers.blurred(real, 0.5), fid) < 0.7 * D.palette_fidelity(real, fid)
+
+
+def test_hues_per_frame_counts_two_team_colours_in_real_frames_and_every_hue_of_a_mixed_one():
+    import colorsys
+
+    from vaegan_nb import data
+
+    real = data.turf_frames(64, 24, 40, 1)
+    assert np.median(D.hues_per_frame(real)) == 2  # the two teams' ink
+    assert abs(D.hues_per_frame(_box_blur(real, taps=3)).mean() - D.hues_per_frame(real).mean()) < 0.5
+    assert D.hues_per_frame(np.full((3, 24, 40, 3), 128, np.uint8)).tolist() == [0, 0, 0]
+    mixed = np.full((1, 24, 40, 3), 128, np.uint8)
+    for i, deg in enumerate(range(0, 360, 45)):  # eight stripes, each in its own 30-degree bin
+        mixed[0, :, 5 * i : 5 * i + 5] = np.array(colorsys.hsv_to_rgb(deg / 360, 1.0, 1.0)) * 255
+    assert D.hues_per_frame(mixed).tolist() == [8]
+    with pytest.raises(ValueError, match="expected frames of shape"):
+        D.hues_per_frame(np.zeros((24, 40), np.uint8))

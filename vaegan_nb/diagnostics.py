@@ -1,4 +1,4 @@
-"""Numbers that tell the blog's story: diversity and collapse, palette fidelity, patch distance, latent norms.
+"""Numbers that tell the blog's story: diversity, collapse, how frame-like samples look, latent norms.
 
 Pure functions on numpy arrays (uint8 frames ``(N, H, W, 3)``, latents ``(M, d)``); no plotting here.
 """
@@ -221,6 +221,34 @@ def patch_distance(frames: np.ndarray, real: np.ndarray) -> float:
 def _half(f: np.ndarray) -> np.ndarray:
     n, h, w, c = f.shape
     return f[:, : h // 2 * 2, : w // 2 * 2].reshape(n, h // 2, 2, w // 2, 2, c).mean(axis=(2, 4))
+
+
+# --- hues per frame -----------------------------------------------------------------------------
+# What both rulers above miss (docs/fakes.md, "Which ruler?"): a turf frame shows its two teams' ink
+# colours, and a batch-level histogram or a patch distribution cannot tell two colours per frame from
+# eight. Counting the hues inside each frame can.
+
+HUE_CHROMA = 0.25  # max - min of RGB in [0, 1]: ink lies far above it, the grey floor and HUD far below
+HUE_BINS = 12  # 30 degrees of hue each
+HUE_SHARE = 0.05  # a hue counts when it holds this share of the frame's coloured pixels, not a stray edge
+
+
+def hues_per_frame(frames: np.ndarray) -> np.ndarray:
+    """(N,) how many distinct hues each frame shows among its strongly coloured pixels (0 for grey).
+    Real turf frames: 2, their teams' colours; blurring keeps that, blending colours raises it."""
+    f = _as_batch(frames).astype(np.float64) / 255.0
+    hi, lo = f.max(axis=-1), f.min(axis=-1)
+    chroma = hi - lo
+    counts = np.zeros(len(f), dtype=np.int64)
+    for k in range(len(f)):
+        on = chroma[k] > HUE_CHROMA
+        if not on.any():
+            continue
+        (r, g, b), c, m = f[k][on].T, chroma[k][on], hi[k][on]
+        sector = np.where(m == r, ((g - b) / c) % 6, np.where(m == g, (b - r) / c + 2, (r - g) / c + 4))
+        share = np.bincount((sector * HUE_BINS / 6).astype(np.int64) % HUE_BINS, minlength=HUE_BINS) / on.sum()
+        counts[k] = int((share >= HUE_SHARE).sum())
+    return counts
 
 
 # --- latent norms -------------------------------------------------------------------------------
