@@ -6,8 +6,9 @@ Rows: real held-out frames of the full profile; the same frames blurred (Gaussia
 or with Gaussian noise (sd in 8-bit levels); a flat grey batch and the mean frame; for each RUN, the
 fixed-noise fakes of its timelapse where their palette fidelity peaks and at the end; for each
 ``--probe`` (scripts/plain_gan_probe.py), its fakes at the palette peak. Columns: palette fidelity
-over real held-out frames' (claim 9 asks for 0.7) and the patch distance to the training frames
-(lower is closer). The table in docs/fakes.md ("Which ruler") comes from it.
+over real held-out frames' (claim 9 asks for 0.7), the patch distance to the training frames (lower
+is closer) and the mean number of hues per frame. The table in docs/fakes.md ("Which ruler") comes
+from it.
 """
 
 from __future__ import annotations
@@ -76,10 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         best = int(np.argmax(pr["palette"]))
         rows.append((f"{npz.name}: plain GAN at the palette peak (step {pr['steps'][best]})", pr["frames"][best]))
 
-    print("| batch | palette fidelity / real | patch distance |\n|---|---|---|")
+    print("| batch | palette fidelity / real | patch distance | hues per frame |\n|---|---|---|---|")
     for name, f in rows:
         print(f"| {name} | {diagnostics.palette_fidelity(f, ref) / real_palette:.2f} | "
-              f"{diagnostics.patch_distance(f, real):.4f} |", flush=True)
+              f"{diagnostics.patch_distance(f, real):.4f} | {diagnostics.hues_per_frame(f).mean():.1f} |", flush=True)
     return 0
 
 

@@ -5,7 +5,7 @@
 For each run record, at its last checkpoint: the palette fidelity (over real held-out frames') of 64
 fakes from the fixed noise, of the same noise moved onto a Gaussian fitted to the training codes, and
 of 64 reconstructions, the codes' mean |z|/sqrt(d) and how many directions they spread over
-(``prior_gap.prior_gap``). The table in
+(``prior_gap.prior_gap``); then the same three batches' hues per frame. The table in
 docs/fakes.md comes from it.
 """
 
@@ -26,19 +26,27 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from vaegan_nb import data, prior_gap
+    from vaegan_nb import data, diagnostics, prior_gap
     from vaegan_nb.runs import RunRecord
     from vaegan_nb.training import load_trained
 
     torch.set_num_threads(1)
+    hues = {}
     print("| run | " + " | ".join(prior_gap.ROWS) + " | codes' \\|z\\| / sqrt(d) | codes' effective dimensions |")
     print("|---|---|---|---|---|---|")
     for run in args.runs:
         rec = RunRecord(run)
         split = data.load_split(rec.config.data, progress=False)
-        gap = prior_gap.prior_gap(load_trained(rec), split.train, split.test)
+        t = load_trained(rec)
+        gap = prior_gap.prior_gap(t, split.train, split.test)
         dims = gap.pop("codes' effective dimensions")
         print(f"| {run} | " + " | ".join(f"{v:.2f}" for v in gap.values()) + f" | {dims:.1f} |", flush=True)
+        batches = [split.test[:64], *prior_gap.decoded(t, split.train, split.test)[1].values()]
+        hues[run] = [diagnostics.hues_per_frame(f).mean() for f in batches]
+    print("\nHues per frame:\n")
+    print("| run | real held-out frames | " + " | ".join(prior_gap.ROWS) + " |\n|---|---|---|---|---|")
+    for run, row in hues.items():
+        print(f"| {run} | " + " | ".join(f"{v:.1f}" for v in row) + " |")
     return 0
 
 

@@ -46,17 +46,24 @@ def through(z: torch.Tensor, mean: torch.Tensor, tril: torch.Tensor) -> torch.Te
     return mean + z @ tril.T
 
 
+def decoded(t: Trainee, train: np.ndarray, test: np.ndarray, n: int = 64) -> tuple[torch.Tensor, dict[str, np.ndarray]]:
+    """The training codes, and the three batches of ``prior_gap`` by row: fixed noise, the same noise
+    through the codes' Gaussian, reconstructions of held-out frames (uint8)."""
+    codes = samples.encode(t, train)
+    z = fixed_noise(n, codes.shape[1])
+    batches = (samples.decode(t, z), samples.decode(t, through(z, *fitted_gaussian(codes))),
+               samples.reconstruct(t, test[:n]))
+    return codes, dict(zip(ROWS, batches, strict=True))
+
+
 def prior_gap(t: Trainee, train: np.ndarray, test: np.ndarray, n: int = 64) -> dict[str, float]:
     """Palette fidelity (over real held-out frames') of ``n`` fakes from fixed noise, of the same noise
     through the training codes' Gaussian, and of ``n`` reconstructions; plus the codes' mean
     |z|/sqrt(d) and their effective dimensions. ``t`` in eval mode (``training.load_trained``); uint8 frames."""
     ref = diagnostics.frame_reference(train[: diagnostics.REFERENCE_FRAMES])
     real = diagnostics.palette_fidelity(test[:n], ref)
-    codes = samples.encode(t, train)
-    z = fixed_noise(n, codes.shape[1])
-    batches = (samples.decode(t, z), samples.decode(t, through(z, *fitted_gaussian(codes))),
-               samples.reconstruct(t, test[:n]))
-    out = {row: diagnostics.palette_fidelity(f, ref) / real for row, f in zip(ROWS, batches, strict=True)}
+    codes, batches = decoded(t, train, test, n)
+    out = {row: diagnostics.palette_fidelity(f, ref) / real for row, f in batches.items()}
     out["codes' |z| / sqrt(d)"] = float(codes.norm(dim=1).mean() / codes.shape[1] ** 0.5)
     out["codes' effective dimensions"] = effective_dims(codes)
     return out
