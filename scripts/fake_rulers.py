@@ -7,7 +7,7 @@ or with Gaussian noise (sd in 8-bit levels); a flat grey batch and the mean fram
 fixed-noise fakes of its timelapse where their palette fidelity peaks and at the end; for each
 ``--probe`` (scripts/plain_gan_probe.py), its fakes at the palette peak. Columns: palette fidelity
 over real held-out frames' (claim 9 asks for 0.7), the patch distance to the training frames (lower
-is closer) and the mean number of hues per frame. The table in docs/fakes.md ("Which ruler") comes
+is closer), and how many hue bins and families of neighbouring bins a frame covers on average. The table in docs/fakes.md ("Which ruler") comes
 from it.
 """
 
@@ -77,10 +77,12 @@ def main(argv: list[str] | None = None) -> int:
         best = int(np.argmax(pr["palette"]))
         rows.append((f"{npz.name}: plain GAN at the palette peak (step {pr['steps'][best]})", pr["frames"][best]))
 
-    print("| batch | palette fidelity / real | patch distance | hues per frame |\n|---|---|---|---|")
+    print("| batch | palette fidelity / real | patch distance | hue bins per frame | hue families per frame |")
+    print("|---|---|---|---|---|")
     for name, f in rows:
         print(f"| {name} | {diagnostics.palette_fidelity(f, ref) / real_palette:.2f} | "
-              f"{diagnostics.patch_distance(f, real):.4f} | {diagnostics.hues_per_frame(f).mean():.1f} |", flush=True)
+              f"{diagnostics.patch_distance(f, real):.4f} | {diagnostics.hue_spread(f).mean():.1f} | "
+              f"{diagnostics.hue_families(f).mean():.1f} |", flush=True)
     return 0
 
 

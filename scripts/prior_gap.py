@@ -5,7 +5,7 @@
 For each run record, at its last checkpoint: the palette fidelity (over real held-out frames') of 64
 fakes from the fixed noise, of the same noise moved onto a Gaussian fitted to the training codes, and
 of 64 reconstructions, the codes' mean |z|/sqrt(d) and how many directions they spread over
-(``prior_gap.prior_gap``); then the same three batches' hues per frame. The table in
+(``prior_gap.prior_gap``); then how many hue bins the same three batches cover per frame. The table in
 docs/fakes.md comes from it.
 """
 
@@ -37,13 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     for run in args.runs:
         rec = RunRecord(run)
         split = data.load_split(rec.config.data, progress=False)
-        t = load_trained(rec)
-        gap = prior_gap.prior_gap(t, split.train, split.test)
+        codes, batches = prior_gap.decoded(load_trained(rec), split.train, split.test)
+        gap = prior_gap.scores(codes, batches, split.train, split.test)
         dims = gap.pop("codes' effective dimensions")
         print(f"| {run} | " + " | ".join(f"{v:.2f}" for v in gap.values()) + f" | {dims:.1f} |", flush=True)
-        batches = [split.test[:64], *prior_gap.decoded(t, split.train, split.test)[1].values()]
-        hues[run] = [diagnostics.hues_per_frame(f).mean() for f in batches]
-    print("\nHues per frame:\n")
+        hues[run] = [diagnostics.hue_spread(f).mean() for f in (split.test[:64], *batches.values())]
+    print("\nHue bins per frame (diagnostics.hue_spread):\n")
     print("| run | real held-out frames | " + " | ".join(prior_gap.ROWS) + " |\n|---|---|---|---|---|")
     for run, row in hues.items():
         print(f"| {run} | " + " | ".join(f"{v:.1f}" for v in row) + " |")

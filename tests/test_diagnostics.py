@@ -199,18 +199,34 @@ def test_palette_fidelity_puts_real_frames_blurred_by_half_a_pixel_below_claim_9
     assert D.palette_fidelity(rulers.blurred(real, 0.5), fid) < 0.7 * D.palette_fidelity(real, fid)
 
 
-def test_hues_per_frame_counts_two_team_colours_in_real_frames_and_every_hue_of_a_mixed_one():
+def test_real_frames_cover_two_hues_in_two_families_and_smeared_hues_cover_many_in_one():
     import colorsys
 
     from vaegan_nb import data
 
     real = data.turf_frames(64, 24, 40, 1)
-    assert np.median(D.hues_per_frame(real)) == 2  # the two teams' ink
-    assert abs(D.hues_per_frame(_box_blur(real, taps=3)).mean() - D.hues_per_frame(real).mean()) < 0.5
-    assert D.hues_per_frame(np.full((3, 24, 40, 3), 128, np.uint8)).tolist() == [0, 0, 0]
-    mixed = np.full((1, 24, 40, 3), 128, np.uint8)
-    for i, deg in enumerate(range(0, 360, 45)):  # eight stripes, each in its own 30-degree bin
-        mixed[0, :, 5 * i : 5 * i + 5] = np.array(colorsys.hsv_to_rgb(deg / 360, 1.0, 1.0)) * 255
-    assert D.hues_per_frame(mixed).tolist() == [8]
+    assert np.median(D.hue_spread(real)) == 2 and np.median(D.hue_families(real)) == 2  # two teams' ink
+    assert abs(D.hue_spread(_box_blur(real, taps=3)).mean() - D.hue_spread(real).mean()) < 0.5
+    grey = np.full((3, 24, 40, 3), 128, np.uint8)
+    assert D.hue_spread(grey).tolist() == [0, 0, 0] and D.hue_families(grey).tolist() == [0, 0, 0]
+
+    def painted(degrees):  # a vertical stripe of full colour per hue; 15 + 30k degrees is a bin's centre
+        frame, w = np.full((1, 24, 40, 3), 128, np.uint8), 40 // len(degrees)
+        for i, deg in enumerate(degrees):
+            frame[0, :, w * i : w * i + w] = np.array(colorsys.hsv_to_rgb(deg / 360, 1.0, 1.0)) * 255
+        return frame
+
+    smear = painted(range(15, 120, 30))  # one colour family smeared over 120 degrees
+    assert D.hue_spread(smear).tolist() == [4] and D.hue_families(smear).tolist() == [1]
+    rainbow = painted(range(15, 360, 60))  # six hues, every other bin
+    assert D.hue_spread(rainbow).tolist() == [6] and D.hue_families(rainbow).tolist() == [6]
+    wheel = painted(range(15, 360, 30))  # every bin: one family that goes all the way round
+    assert D.hue_spread(wheel).tolist() == [12] and D.hue_families(wheel).tolist() == [1]
+
+
+def test_hue_counts_name_what_they_cannot_read():
     with pytest.raises(ValueError, match="expected frames of shape"):
-        D.hues_per_frame(np.zeros((24, 40), np.uint8))
+        D.hue_spread(np.zeros((24, 40), np.uint8))
+    with pytest.raises(ValueError, match="expected uint8 frames"):
+        D.hue_families(np.zeros((2, 24, 40, 3), np.float32))
+    assert D.hue_spread(np.zeros((0, 24, 40, 3), np.uint8)).tolist() == []

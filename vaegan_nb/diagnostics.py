@@ -223,23 +223,26 @@ def _half(f: np.ndarray) -> np.ndarray:
     return f[:, : h // 2 * 2, : w // 2 * 2].reshape(n, h // 2, 2, w // 2, 2, c).mean(axis=(2, 4))
 
 
-# --- hues per frame -----------------------------------------------------------------------------
-# What both rulers above miss (docs/fakes.md, "Which ruler?"): a turf frame shows its two teams' ink
-# colours, and a batch-level histogram or a patch distribution cannot tell two colours per frame from
-# eight. Counting the hues inside each frame can.
+# --- hue spread ---------------------------------------------------------------------------------
+# What both rulers above miss (docs/fakes.md, "Which ruler?"): a turf frame shows its two teams' solid
+# ink colours, and a batch-level histogram or a patch distribution cannot tell solid colours from
+# smeared ones. Reading the hues inside each frame can. Both counts ignore how much of a frame is
+# coloured: a frame with little ink still shows its hues.
 
 HUE_CHROMA = 0.25  # max - min of RGB in [0, 1]: ink lies far above it, the grey floor and HUD far below
 HUE_BINS = 12  # 30 degrees of hue each
-HUE_SHARE = 0.05  # a hue counts when it holds this share of the frame's coloured pixels, not a stray edge
+HUE_SHARE = 0.05  # a bin counts when it holds this share of the frame's coloured pixels, not a stray edge
 
 
-def hues_per_frame(frames: np.ndarray) -> np.ndarray:
-    """(N,) how many distinct hues each frame shows among its strongly coloured pixels (0 for grey).
-    Real turf frames: 2, their teams' colours; blurring keeps that, blending colours raises it."""
-    f = _as_batch(frames).astype(np.float64) / 255.0
-    hi, lo = f.max(axis=-1), f.min(axis=-1)
-    chroma = hi - lo
-    counts = np.zeros(len(f), dtype=np.int64)
+def _hue_bins(frames: np.ndarray) -> np.ndarray:
+    """(N, HUE_BINS) bool: which hue bins hold at least HUE_SHARE of each frame's coloured pixels."""
+    f = _as_batch(frames)
+    if f.dtype != np.uint8:
+        raise ValueError(f"expected uint8 frames (0-255), got {f.dtype}")
+    f = f.astype(np.float64) / 255.0
+    hi = f.max(axis=-1)
+    chroma = hi - f.min(axis=-1)
+    held = np.zeros((len(f), HUE_BINS), dtype=bool)
     for k in range(len(f)):
         on = chroma[k] > HUE_CHROMA
         if not on.any():
@@ -247,8 +250,24 @@ def hues_per_frame(frames: np.ndarray) -> np.ndarray:
         (r, g, b), c, m = f[k][on].T, chroma[k][on], hi[k][on]
         sector = np.where(m == r, ((g - b) / c) % 6, np.where(m == g, (b - r) / c + 2, (r - g) / c + 4))
         share = np.bincount((sector * HUE_BINS / 6).astype(np.int64) % HUE_BINS, minlength=HUE_BINS) / on.sum()
-        counts[k] = int((share >= HUE_SHARE).sum())
-    return counts
+        held[k] = share >= HUE_SHARE
+    return held
+
+
+def hue_spread(frames: np.ndarray) -> np.ndarray:
+    """(N,) how many of the twelve 30-degree hue bins each frame's strongly coloured pixels cover (0 for
+    grey). Real turf frames: 2, their teams' two inks; smeared hues raise it. A colour on a bin's edge
+    covers two bins once noise jitters it."""
+    return _hue_bins(frames).sum(axis=1)
+
+
+def hue_families(frames: np.ndarray) -> np.ndarray:
+    """(N,) how many separate runs of neighbouring hue bins each frame covers: its colour families,
+    however smeared each one is. Real turf frames: 2."""
+    held = _hue_bins(frames)
+    # A run starts at a held bin whose neighbour below (around the circle) is empty.
+    starts = held & ~np.roll(held, 1, axis=1)
+    return np.where(held.all(axis=1), 1, starts.sum(axis=1))
 
 
 # --- latent norms -------------------------------------------------------------------------------

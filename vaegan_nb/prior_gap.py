@@ -60,9 +60,13 @@ def prior_gap(t: Trainee, train: np.ndarray, test: np.ndarray, n: int = 64) -> d
     """Palette fidelity (over real held-out frames') of ``n`` fakes from fixed noise, of the same noise
     through the training codes' Gaussian, and of ``n`` reconstructions; plus the codes' mean
     |z|/sqrt(d) and their effective dimensions. ``t`` in eval mode (``training.load_trained``); uint8 frames."""
+    return scores(*decoded(t, train, test, n), train, test)
+
+
+def scores(codes: torch.Tensor, batches: dict[str, np.ndarray], train: np.ndarray, test: np.ndarray) -> dict[str, float]:
+    """``prior_gap``'s figures from ``decoded``'s codes and batches."""
     ref = diagnostics.frame_reference(train[: diagnostics.REFERENCE_FRAMES])
-    real = diagnostics.palette_fidelity(test[:n], ref)
-    codes, batches = decoded(t, train, test, n)
+    real = diagnostics.palette_fidelity(test[: len(batches[ROWS[-1]])], ref)
     out = {row: diagnostics.palette_fidelity(f, ref) / real for row, f in batches.items()}
     out["codes' |z| / sqrt(d)"] = float(codes.norm(dim=1).mean() / codes.shape[1] ** 0.5)
     out["codes' effective dimensions"] = effective_dims(codes)
