@@ -66,7 +66,7 @@ def prior_gap(t: Trainee, train: np.ndarray, test: np.ndarray, n: int = 64) -> d
 def scores(codes: torch.Tensor, batches: dict[str, np.ndarray], train: np.ndarray, test: np.ndarray) -> dict[str, float]:
     """``prior_gap``'s figures from ``decoded``'s codes and batches."""
     ref = diagnostics.frame_reference(train[: diagnostics.REFERENCE_FRAMES])
-    real = diagnostics.palette_fidelity(test[: len(batches[ROWS[-1]])], ref)
+    real = diagnostics.palette_fidelity(test[: len(batches[ROWS[-1]])], ref)  # the frames reconstructed
     out = {row: diagnostics.palette_fidelity(f, ref) / real for row, f in batches.items()}
     out["codes' |z| / sqrt(d)"] = float(codes.norm(dim=1).mean() / codes.shape[1] ** 0.5)
     out["codes' effective dimensions"] = effective_dims(codes)
