@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     from vaegan_nb.config import make_config
     from vaegan_nb.runs import RunRecord
 
-    split = data.load_split(make_config("aegan_bn", "full").data, progress=False)
+    full_data = make_config("aegan_bn", "full").data
+    split = data.load_split(full_data, progress=False)
     real, test = split.train[: diagnostics.REFERENCE_FRAMES], split.test[:64]
     ref = diagnostics.frame_reference(real)
     real_palette = diagnostics.palette_fidelity(test, ref)
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
              ("the mean frame", np.broadcast_to(real.mean(0).round().astype(np.uint8), test.shape))]
     for run in args.runs:
         rec = RunRecord(run)
-        if rec.config.data != make_config("aegan_bn", "full").data:
+        if rec.config.data != full_data:
             raise SystemExit(f"{run}: not the full profile's data; its fakes cannot be read against these frames")
         tl = rec.timelapse()
         best = int(np.argmax([diagnostics.palette_fidelity(f, ref) for f in tl["frames"]]))
