@@ -41,3 +41,13 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
     assert "make lab" in readme and "make test" in readme
+
+
+def test_package_scripts_tests_and_notebooks_pass_the_linter():
+    """The house lint (pyproject's [tool.ruff]) covers the notebooks' cells too, which learners copy from."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", "--output-format", "concise", str(ROOT)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
