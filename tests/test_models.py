@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from vaegan_nb.config import make_config
+from vaegan_nb.losses import kld_batch
 from vaegan_nb.models import Decoder, Discriminator, Encoder, count_parameters, encoder_sizes
 
 
@@ -42,6 +43,19 @@ def test_bn_affine_can_be_switched_off():
     cfg = make_config("aegan_bn", "ci", bn_affine=False)
     enc = Encoder(cfg.model, 48, 80, variational=False)
     assert not enc.head[1].affine
+
+
+@pytest.mark.parametrize("init, expected", [("ones", 0.0), ("uniform", 2 / 3)])
+def test_bn_scale_init_sets_where_the_batch_kld_starts(init, expected):
+    """U(0, 1), PyTorch <= 1.1's default, starts the batch KLD at E[(g^2 - 1 - log g^2) / 2] = 2/3: the
+    blog's part-4 curve starts at 0.66. PyTorch's present default (ones) starts it at 0."""
+    torch.manual_seed(0)
+    cfg = make_config("aegan_bn", "ci", bn_scale_init=init, latent_dim=2048)
+    enc = Encoder(cfg.model, 48, 80, variational=False)
+    scale = enc.head[1].weight.detach()
+    assert bool(((scale >= 0) & (scale <= 1)).all())
+    z, _ = enc(torch.randn(64, 3, 48, 80))
+    assert abs(kld_batch(z.detach()).item() - expected) < 0.1
 
 
 def test_discriminator_features_are_purely_linear_before_the_classifier():

@@ -78,6 +78,15 @@ def test_each_network_trains_at_lr_times_its_factor():
     assert lrs == {"encoder": [2e-3], "decoder": [1e-3], "discriminator": [2.5e-4]}
 
 
+def test_the_bn_heads_scale_and_shift_can_train_at_a_slower_rate():
+    cfg = make_config("aegan_bn", "ci", lr=1e-3, lr_factor_encoder=2.0, lr_factor_bn=0.125)
+    t = recipes.build(cfg)
+    groups = t.opt_e.param_groups
+    assert [g["lr"] for g in groups] == [2e-3, 2.5e-4]
+    assert {id(p) for p in groups[1]["params"]} == {id(p) for p in t.encoder.head[1].parameters()}
+    assert sum(len(g["params"]) for g in groups) == len(list(t.encoder.parameters()))
+
+
 @pytest.mark.parametrize("recipe, fakes", [("vaegan", False), ("vaegan_decoder_fm", False), ("aegan_bn", True)])
 def test_each_gan_recipe_trains_on_fakes_as_the_blog_did(recipe, fakes):
     # The blog's VAE-GAN dropped fakes G(z) after part 1 (part 3's baseline is part 2's run without

@@ -475,6 +475,9 @@ def _cfg_dict(**changes) -> dict:
     ({"data.source": 5}, "data.source"),
     ({"data.keyframes": "no"}, "data.keyframes"),
     ({"model.bn_affine": "no"}, "model.bn_affine"),
+    ({"model.bn_scale_init": "normal"}, "model.bn_scale_init"),
+    ({"train.lr_factor_bn": 0}, "train.lr_factor_bn"),
+    ({"train.lr_factor_bn": 0.1}, "train.lr_factor_bn"),  # the VAE has no BN head
     ({"model.enc_channels": 5}, "model.enc_channels"),
     ({"model.enc_channels": [4, "x", 8]}, "model.enc_channels"),
     ({"model.dec_channels": [8, 8, 4]}, "model.dec_channels"),

@@ -43,6 +43,10 @@ class ModelConfig:
     disc_channels: tuple[int, ...] = (16, 32, 96, 256)  # original: 32, 128, 256, 256; margins as in rule 4
     disc_hidden: int = 256  # original: 512; enough that some survive lr 1e-3 (scaling rule 3)
     bn_affine: bool = True  # BN-cheat head: learnable scale/shift, as in the original
+    # BN-cheat head: how BN's scale starts. "ones" is today's PyTorch default; "uniform" draws it from
+    # U(0, 1), as PyTorch 1.1 did (the blog's release, May 2019; the change: pytorch/pytorch#12259).
+    # U(0, 1) puts the first batch KLD at 2/3 in expectation: the blog's curve starts at 0.66.
+    bn_scale_init: str = "ones"
 
 
 @dataclass
@@ -56,6 +60,10 @@ class TrainConfig:
     # "Compressed in time", measures them and the pilots that used these factors).
     lr_factor_encoder: float = 1.0
     lr_factor_disc: float = 1.0
+    # BN-cheat head: BN's scale and shift at the encoder's rate times this. They are one number per
+    # latent dimension, summed over nothing, so at lr 1e-3 they move ten times as far per step as the
+    # original's at 1e-4, unlike the wide layers ("Compressed in time"); 0.1 keeps the original's pace.
+    lr_factor_bn: float = 1.0
     beta: float = 1.0
     # GAN recipes: the KLD in the loss is averaged over latent dimensions, so it weighs like the
     # per-element feature-matching error. Summed over 64 dimensions it outweighs feature matching
@@ -152,10 +160,13 @@ class RunConfig:
         if not (_is_number(t.lr) and math.isfinite(t.lr) and 0 < t.lr <= MAX_LR):
             # Above MAX_LR, Adam's step size overflows float32 and torch raises instead of diverging.
             raise ConfigError(f"train.lr={t.lr!r}: must be a positive number, at most {MAX_LR:g}")
-        for name in ("lr_factor_encoder", "lr_factor_disc"):
+        for name in ("lr_factor_encoder", "lr_factor_disc", "lr_factor_bn"):
             f = getattr(t, name)
             if not (_is_number(f) and math.isfinite(f) and 0 < f * t.lr <= MAX_LR):
                 raise ConfigError(f"train.{name}={f!r}: must be a positive number (times lr at most {MAX_LR:g})")
+        if t.lr_factor_bn != 1.0 and not (t.recipe == "aegan_bn" and m.bn_affine):
+            raise ConfigError(f"train.lr_factor_bn={t.lr_factor_bn!r}: only the BN cheat with model.bn_affine "
+                              "has BN parameters to slow down")
         if not (isinstance(t.beta, (int, float)) and math.isfinite(t.beta) and t.beta >= 0):
             raise ConfigError(f"train.beta={t.beta!r}: must be a number >= 0")
         if not (isinstance(t.recon_weight, (int, float)) and math.isfinite(t.recon_weight) and t.recon_weight >= 0):
@@ -166,12 +177,7 @@ class RunConfig:
             raise ConfigError(
                 f"train.snapshot_every={t.snapshot_every}: must be a multiple of train.log_every={t.log_every}"
             )
-        if t.kld_reduction not in ("sum", "mean"):
-            raise ConfigError(f"train.kld_reduction={t.kld_reduction!r}: choose sum or mean")
-        if t.recon_reduction not in ("sum", "mean"):
-            raise ConfigError(f"train.recon_reduction={t.recon_reduction!r}: choose sum or mean")
-        if t.device not in ("auto", "cpu", "cuda", "mps"):
-            raise ConfigError(f"train.device={t.device!r}: choose auto, cpu, cuda or mps")
+        self._check_choices()
         if not (_is_number(d.test_fraction) and 0.0 < d.test_fraction < 1.0):
             raise ConfigError(f"data.test_fraction={d.test_fraction!r}: must be between 0 and 1")
         if not isinstance(d.source, str) or not d.source:
@@ -181,14 +187,24 @@ class RunConfig:
                 raise ConfigError(f"{name}={v!r}: must be an integer")
         if not isinstance(t.channels_last, bool):
             raise ConfigError(f"train.channels_last={t.channels_last!r}: must be true or false")
-        if t.compile not in ("auto", "on", "off"):
-            raise ConfigError(f"train.compile={t.compile!r}: choose auto, on or off")
         if not _is_int(t.num_threads) or t.num_threads < 0:
             raise ConfigError(f"train.num_threads={t.num_threads!r}: must be an integer >= 0 (0: torch's default)")
         for name, v in (("data.keyframes", d.keyframes), ("model.bn_affine", m.bn_affine)):
             if not isinstance(v, bool):
                 raise ConfigError(f"{name}={v!r}: must be true or false")
         return self
+
+    def _check_choices(self) -> None:
+        for (section, name), options in CHOICES.items():
+            v = getattr(getattr(self, section), name)
+            if v not in options:
+                raise ConfigError(f"{section}.{name}={v!r}: choose {', '.join(options[:-1])} or {options[-1]}")
+
+
+# Fields that take one of a few words, with the words.
+CHOICES = {("train", "kld_reduction"): ("sum", "mean"), ("train", "recon_reduction"): ("sum", "mean"),
+           ("train", "device"): ("auto", "cpu", "cuda", "mps"), ("train", "compile"): ("auto", "on", "off"),
+           ("model", "bn_scale_init"): ("ones", "uniform")}
 
 
 def plain(cfg: RunConfig) -> dict[str, Any]:
@@ -199,7 +215,8 @@ def plain(cfg: RunConfig) -> dict[str, Any]:
 # Fields added after runs were recorded, with the value that reproduces what those runs did. Only
 # these are filled in when an older record is compared: a default that changed the math (as
 # kld_reduction's "mean" once did) must not let an old record pass for a new run.
-ADDED_FIELDS = {("train", "lr_factor_encoder"): 1.0, ("train", "lr_factor_disc"): 1.0, ("train", "fakes"): True}
+ADDED_FIELDS = {("train", "lr_factor_encoder"): 1.0, ("train", "lr_factor_disc"): 1.0, ("train", "fakes"): True,
+                ("model", "bn_scale_init"): "ones", ("train", "lr_factor_bn"): 1.0}
 
 
 def stored(saved: Any) -> dict[str, Any] | None:

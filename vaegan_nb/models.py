@@ -53,8 +53,10 @@ class Encoder(nn.Module):
             # have about zero mean and unit variance per dimension without any KLD term.
             self.head = nn.Sequential(
                 nn.Linear(flat, cfg.latent_dim, bias=False),  # BN's shift makes a bias redundant
-                nn.BatchNorm1d(cfg.latent_dim, affine=cfg.bn_affine),
+                nn.BatchNorm1d(cfg.latent_dim, affine=cfg.bn_affine),  # -> B x 64
             )
+            if cfg.bn_affine and cfg.bn_scale_init == "uniform":
+                nn.init.uniform_(self.head[1].weight, 0.0, 1.0)  # PyTorch <= 1.1's default, the blog's
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         h = self.features(x).flatten(1)

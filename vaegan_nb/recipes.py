@@ -73,8 +73,14 @@ def build(cfg: RunConfig, device: torch.device | str = "cpu") -> Trainee:
     def adam(net, factor=1.0):
         return torch.optim.Adam(net.parameters(), lr=t.lr * factor, fused=fused)
 
-    return Trainee(enc, dec, disc, adam(enc, t.lr_factor_encoder), adam(dec),
-                   adam(disc, t.lr_factor_disc) if disc is not None else None)
+    opt_e = adam(enc, t.lr_factor_encoder)
+    if t.lr_factor_bn != 1.0:  # the BN head's scale and shift in a slower group of their own
+        bn = {id(p) for p in enc.head[1].parameters()}
+        lr_e = t.lr * t.lr_factor_encoder
+        opt_e = torch.optim.Adam([{"params": [p for p in enc.parameters() if id(p) not in bn]},
+                                  {"params": list(enc.head[1].parameters()), "lr": lr_e * t.lr_factor_bn}],
+                                 lr=lr_e, fused=fused)
+    return Trainee(enc, dec, disc, opt_e, adam(dec), adam(disc, t.lr_factor_disc) if disc is not None else None)
 
 
 COMPILE_MIN_STEPS = 100  # below this the ~30 s first compile costs more than the ~15% per step it saves
