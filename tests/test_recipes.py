@@ -85,6 +85,7 @@ def test_the_bn_heads_scale_and_shift_can_train_at_a_slower_rate():
     assert [g["lr"] for g in groups] == [2e-3, 2.5e-4]
     assert {id(p) for p in groups[1]["params"]} == {id(p) for p in t.encoder.head[1].parameters()}
     assert sum(len(g["params"]) for g in groups) == len(list(t.encoder.parameters()))
+    assert len(recipes.build(make_config("aegan_bn", "ci")).opt_e.param_groups) == 1  # the default: one rate
 
 
 @pytest.mark.parametrize("recipe, fakes", [("vaegan", False), ("vaegan_decoder_fm", False), ("aegan_bn", True)])

@@ -478,6 +478,7 @@ def _cfg_dict(**changes) -> dict:
     ({"model.bn_scale_init": "normal"}, "model.bn_scale_init"),
     ({"train.lr_factor_bn": 0}, "train.lr_factor_bn"),
     ({"train.lr_factor_bn": 0.1}, "train.lr_factor_bn"),  # the VAE has no BN head
+    ({"model.bn_scale_init": "uniform"}, "model.bn_scale_init"),  # nor a scale to start
     ({"model.enc_channels": 5}, "model.enc_channels"),
     ({"model.enc_channels": [4, "x", 8]}, "model.enc_channels"),
     ({"model.dec_channels": [8, 8, 4]}, "model.dec_channels"),

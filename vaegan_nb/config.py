@@ -164,9 +164,13 @@ class RunConfig:
             f = getattr(t, name)
             if not (_is_number(f) and math.isfinite(f) and 0 < f * t.lr <= MAX_LR):
                 raise ConfigError(f"train.{name}={f!r}: must be a positive number (times lr at most {MAX_LR:g})")
-        if t.lr_factor_bn != 1.0 and not (t.recipe == "aegan_bn" and m.bn_affine):
-            raise ConfigError(f"train.lr_factor_bn={t.lr_factor_bn!r}: only the BN cheat with model.bn_affine "
-                              "has BN parameters to slow down")
+        if not t.lr * t.lr_factor_encoder * t.lr_factor_bn <= MAX_LR:  # the BN head's own rate
+            raise ConfigError(f"train.lr_factor_bn={t.lr_factor_bn!r}: times lr and lr_factor_encoder at most {MAX_LR:g}")
+        has_bn_scale = t.recipe == "aegan_bn" and m.bn_affine
+        for name, v, default in (("train.lr_factor_bn", t.lr_factor_bn, 1.0),
+                                 ("model.bn_scale_init", m.bn_scale_init, "ones")):
+            if v != default and not has_bn_scale:
+                raise ConfigError(f"{name}={v!r}: only the BN cheat (aegan_bn) with model.bn_affine has BN's scale")
         if not (isinstance(t.beta, (int, float)) and math.isfinite(t.beta) and t.beta >= 0):
             raise ConfigError(f"train.beta={t.beta!r}: must be a number >= 0")
         if not (isinstance(t.recon_weight, (int, float)) and math.isfinite(t.recon_weight) and t.recon_weight >= 0):

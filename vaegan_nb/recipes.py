@@ -73,8 +73,9 @@ def build(cfg: RunConfig, device: torch.device | str = "cpu") -> Trainee:
     def adam(net, factor=1.0):
         return torch.optim.Adam(net.parameters(), lr=t.lr * factor, fused=fused)
 
-    opt_e = adam(enc, t.lr_factor_encoder)
-    if t.lr_factor_bn != 1.0:  # the BN head's scale and shift in a slower group of their own
+    if t.lr_factor_bn == 1.0:
+        opt_e = adam(enc, t.lr_factor_encoder)
+    else:  # the BN head's scale and shift in a slower group of their own
         bn = {id(p) for p in enc.head[1].parameters()}
         lr_e = t.lr * t.lr_factor_encoder
         opt_e = torch.optim.Adam([{"params": [p for p in enc.parameters() if id(p) not in bn]},
