@@ -44,9 +44,22 @@ def configs() -> dict[str, RunConfig]:
 
 def machine() -> dict[str, str]:
     """What decides the exact floats of a one-thread CPU run: the torch and numpy builds (numpy draws
-    the procedural frames) and torch's CPU kernels."""
+    the procedural frames), torch's CPU kernels, and the CPU model, whose caches can change how the
+    kernels split their sums (two AVX512 Xeons of different models gave different runs, 2026-12-01)."""
     return {"torch": torch.__version__, "numpy": np.__version__,
-            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "machine": platform.machine()}
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "machine": platform.machine(),
+            "cpu_model": _cpu_model()}
+
+
+def _cpu_model() -> str:
+    """The CPU's name and model number from /proc/cpuinfo (Linux), else what platform knows."""
+    try:
+        fields = dict(line.split(":", 1) for line in Path("/proc/cpuinfo").read_text().splitlines()
+                      if ":" in line and line.split(":", 1)[0].strip() in ("model name", "model"))
+    except OSError:
+        return platform.processor() or "unknown"
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    return f"{fields.get('model name', 'unknown')} (model {fields.get('model', '?')})"
 
 
 def export(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
