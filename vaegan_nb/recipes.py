@@ -76,11 +76,11 @@ def build(cfg: RunConfig, device: torch.device | str = "cpu") -> Trainee:
     if t.lr_factor_bn == 1.0:
         opt_e = adam(enc, t.lr_factor_encoder)
     else:  # the BN head's scale and shift in a slower group of their own
-        bn = {id(p) for p in enc.head[1].parameters()}
+        bn = list(enc.head[1].parameters())
+        bn_ids = {id(p) for p in bn}
         lr_e = t.lr * t.lr_factor_encoder
-        opt_e = torch.optim.Adam([{"params": [p for p in enc.parameters() if id(p) not in bn]},
-                                  {"params": list(enc.head[1].parameters()), "lr": lr_e * t.lr_factor_bn}],
-                                 lr=lr_e, fused=fused)
+        opt_e = torch.optim.Adam([{"params": [p for p in enc.parameters() if id(p) not in bn_ids]},
+                                  {"params": bn, "lr": lr_e * t.lr_factor_bn}], lr=lr_e, fused=fused)
     return Trainee(enc, dec, disc, opt_e, adam(dec), adam(disc, t.lr_factor_disc) if disc is not None else None)
 
 

@@ -54,11 +54,13 @@ def machine() -> dict[str, str]:
 def _cpu_model() -> str:
     """The CPU's name and model number from /proc/cpuinfo (Linux), else what platform knows."""
     try:
-        fields = dict(line.split(":", 1) for line in Path("/proc/cpuinfo").read_text().splitlines()
-                      if ":" in line and line.split(":", 1)[0].strip() in ("model name", "model"))
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
         return platform.processor() or "unknown"
-    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    fields: dict[str, str] = {}
+    for line in lines:  # one block per core, all alike: the first says it
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
     return f"{fields.get('model name', 'unknown')} (model {fields.get('model', '?')})"
 
 
