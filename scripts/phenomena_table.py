@@ -95,7 +95,7 @@ def _reference_section(readings: dict[int, C.Reading], reference: dict[str, RunR
            "Claims the profile's budget cannot show are also read on a longer run made by this code and committed",
            "under data/reference_runs/ (`make reference-runs`, `vaegan_nb.reference`; one seed, so no rate).",
            "`tests/test_reference_runs.py` trains the first 10% of each run again and requires every logged",
-           "number to agree.", ""]
+           "number to agree on the CPU model that made them, and on any CPU their first ten steps.", ""]
     for number, r in readings.items():
         figs = "; ".join(f"{n} {_fmt(v)}" for n, v in r.figures.items())
         out.append(f"- claim {number}: {'met' if r.ok else 'not met'}. {figs}.")

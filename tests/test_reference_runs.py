@@ -1,17 +1,19 @@
 """The committed reference runs (data/reference_runs/) come from this code.
 
 Claim 6 needs a longer sweep than the full profile affords (docs/beta_sweep.md), so docs/phenomena.md
-also reads it on a committed 12,000-step reference sweep made by ``make reference-runs``. Here the
-first 10% of each of its runs is trained again, one thread per run as they were made, and every logged
-number must agree exactly. The rerun trains on the CPU, as the runs were made, whatever the machine
-has. On the same torch and numpy builds and CPU kernels (``provenance.json``) the runs are
-bit-identical. A GAN run is chaotic, so another build or kernel gives another trajectory: then the
-failure says so. The rerun is 6,000 steps in all, about 7 minutes on two cores.
+also reads it on a committed 12,000-step reference sweep made by ``make reference-runs``. Each run is
+trained again here on the CPU, one thread per run as they were made, whatever the machine has.
+
+A GAN run is chaotic: on another CPU model the same torch and numpy builds round the same sums
+differently, and the runs part within a few dozen steps. So on any CPU the first ten steps are
+checked, loosely; where the record's provenance names this machine's torch, numpy, kernels and CPU
+model, the first 10% must agree exactly (6,000 steps in all, about 7 minutes on two cores).
 Claim 6 read on the committed sweep: its growth half is met, its order half is not.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -37,18 +39,37 @@ def test_the_committed_reference_runs_are_the_sweep_the_code_defines():
         assert int(rec.metrics()["step"][-1]) == reference.STEPS
 
 
-def test_the_first_tenth_of_each_reference_run_trains_again_to_the_same_numbers(tmp_path):
+# Measured 2026-12-01 on an AVX512 Xeon of model 207 against the committed records (made on another
+# Xeon, same torch and numpy builds): at step 0, before any training, the held-out pixel error agreed to
+# 1.1e-7 and the rest exactly; at step 10 every number within 0.9-2.2%; from step 30 on they are apart
+# (up to 70-fold in D's score on fakes). A wrong net, frame, loss or learning rate is off by far more.
+EARLY_TOLERANCE = {0: 1e-5, 10: 0.1}  # relative, per logged value, by step
+EARLY_RERUN = 20  # steps: past step 10, which a run's last step would log with its snapshot's figures
+
+
+def test_on_any_cpu_each_reference_run_starts_with_the_same_nets_frames_and_first_steps(tmp_path):
     names = sorted(reference.configs())
+    train_side_by_side([(reference.rerun_start(REF / n, steps=EARLY_RERUN), tmp_path / n) for n in names],
+                       workers=2, progress=False)
+    for n in names:
+        for step, tol in EARLY_TOLERANCE.items():
+            worst = reference.compare_start(REF / n, tmp_path / n, last_step=step)
+            assert max(worst.values()) <= tol, (n, step, worst)
+
+
+def test_on_the_machine_that_made_them_the_first_tenth_trains_again_to_the_same_numbers(tmp_path):
+    names = [n for n in sorted(reference.configs()) if not reference.machine_differences(REF / n)]
+    if not names:
+        differ = reference.machine_differences(REF / sorted(reference.configs())[0])
+        pytest.skip(f"the reference runs were made on another machine ({differ}, as (made, here)); a GAN run is "
+                    f"chaotic, so only that machine reruns them bit for bit; `make reference-runs` would remake "
+                    f"them on this one.")
     train_side_by_side([(reference.rerun_start(REF / n), tmp_path / n) for n in names], workers=2, progress=False)
-    here = reference.machine()
     for n in names:
         worst = reference.compare_start(REF / n, tmp_path / n)
-        made = reference.provenance(REF / n)
         assert max(worst.values()) <= TOLERANCE, (
-            f"{n}: the first {reference.CHECKED_SHARE:.0%} differs from the committed record "
-            f"(largest relative difference per metric: {worst}). It was made with {made}; this machine has "
-            f"{here}. On one machine the runs are bit-identical; another CPU model can sum in another order even "
-            f"with the same torch build and kernels.")
+            f"{n}: the first {reference.CHECKED_SHARE:.0%} differs from the committed record, made on this "
+            f"machine's torch, numpy, kernels and CPU model (largest relative difference per metric: {worst})")
 
 
 def _claim6_on_the_reference_sweep() -> claims.Reading:
@@ -102,7 +123,7 @@ def test_the_rerun_trains_on_the_cpu_without_compiling(tmp_path):
 def test_records_without_a_common_step_cannot_be_compared(tmp_path):
     a = make_run(tmp_path, "a", steps=(0, 10, 20), recipe="vaegan")
     b = make_run(tmp_path, "b", steps=(5, 15, 25), recipe="vaegan")
-    with pytest.raises(UserError, match="fewer than two logged steps"):
+    with pytest.raises(UserError, match="shares no logged step"):
         reference.compare_start(a, b)
 
 
@@ -123,3 +144,26 @@ def test_an_unfinished_run_is_not_exported(tmp_path):
     run = make_run(tmp_path, "run", recipe="vaegan", state="running")
     with pytest.raises(UserError, match="not finished"):
         reference.export(run, tmp_path / "exported")
+
+
+def test_only_the_steps_up_to_the_last_asked_are_compared(tmp_path):
+    ref = make_run(tmp_path, "ref", steps=(0, 10, 20, 30), recipe="vaegan")
+    copy = tmp_path / "copy"
+    shutil.copytree(ref, copy)
+    lines = (copy / "metrics.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    row = lines[3].split(",")  # step 20
+    row[header.index("kld")] = str(float(row[header.index("kld")]) * 2)
+    (copy / "metrics.csv").write_text("\n".join([*lines[:3], ",".join(row), *lines[4:]]) + "\n")
+    assert reference.compare_start(ref, copy, last_step=10)["kld"] == 0.0
+    assert reference.compare_start(ref, copy, last_step=20)["kld"] == pytest.approx(1.0)
+
+
+def test_a_record_made_elsewhere_or_before_the_cpu_model_was_recorded_is_not_rerun_bit_for_bit(tmp_path):
+    ref = make_run(tmp_path, "ref", recipe="vaegan")
+    (ref / reference.PROVENANCE).write_text(json.dumps(reference.machine()))
+    assert reference.machine_differences(ref) == {}
+    made = {k: v for k, v in reference.machine().items() if k != "cpu_model"}
+    (ref / reference.PROVENANCE).write_text(json.dumps({**made, "torch": "1.1.0"}))
+    assert reference.machine_differences(ref) == {"torch": ("1.1.0", reference.machine()["torch"]),
+                                                  "cpu_model": ("not recorded", reference.machine()["cpu_model"])}

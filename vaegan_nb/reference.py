@@ -5,8 +5,8 @@ plateau and starts to grow only after about 6,000 steps (docs/beta_sweep.md), so
 reference sweep runs 12,000 steps: about 94 epochs of the profile's 4,096 training frames, where the
 blog's sweep ran 100 epochs. ``make reference-runs`` trains it (``scripts/reference_runs.py``) and
 ``export`` commits a thinned copy of each record: config, metrics, status, a thinned timelapse and
-where it was made. ``rerun_start`` trains a record's first 10% again, so a test can check that the
-committed numbers come from this code.
+where it was made. ``rerun_start`` trains a record's first steps again and ``compare_start`` compares them, so a
+test can check that the committed numbers come from this code.
 """
 
 from __future__ import annotations
@@ -85,23 +85,34 @@ def export(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     return out
 
 
-def rerun_start(ref_dir: str | os.PathLike) -> RunConfig:
-    """The config that trains the first ``CHECKED_SHARE`` of a reference record again, on the CPU without
-    compiling: the reference runs are CPU runs, and their configs' device "auto" would pick a GPU where
-    there is one (and "compile" "auto" compiles only there)."""
+def rerun_start(ref_dir: str | os.PathLike, steps: int | None = None) -> RunConfig:
+    """The config that trains the first ``steps`` (default: ``CHECKED_SHARE`` of the run) of a reference
+    record again, on the CPU without compiling: the reference runs are CPU runs, and their configs'
+    device "auto" would pick a GPU where there is one (and "compile" "auto" compiles only there)."""
     cfg = RunRecord(ref_dir).config
-    steps = round(cfg.train.steps * CHECKED_SHARE)
+    steps = round(cfg.train.steps * CHECKED_SHARE) if steps is None else steps
     return replace(cfg, train=replace(cfg.train, device="cpu", compile="off", steps=steps))
 
 
-def compare_start(ref_dir: str | os.PathLike, rerun_dir: str | os.PathLike) -> dict[str, float]:
+def machine_differences(ref_dir: str | os.PathLike) -> dict[str, tuple[str, str]]:
+    """What of ``machine()`` differs between where a record was made and here: {key: (made, here)},
+    with "not recorded" for a key its provenance lacks (records exported before it was added)."""
+    made = provenance(ref_dir)
+    return {k: (made.get(k, "not recorded"), v) for k, v in machine().items() if made.get(k) != v}
+
+
+def compare_start(ref_dir: str | os.PathLike, rerun_dir: str | os.PathLike,
+                  last_step: int | None = None) -> dict[str, float]:
     """Largest relative difference per metric between a reference record and its rerun start, over the
-    steps both logged (wall times aside; inf where one logged a value or a column the other did not).
-    A UserError if they logged fewer than two steps in common."""
+    steps both logged up to ``last_step`` (wall times aside; inf where one logged a value or a column the
+    other did not). A UserError if they logged no step in common."""
     ref, new = RunRecord(ref_dir).metrics(), RunRecord(rerun_dir).metrics()
     common, i, j = np.intersect1d(ref["step"], new["step"], return_indices=True)
-    if len(common) < 2:
-        raise UserError(f"{rerun_dir}: shares fewer than two logged steps with {ref_dir}")
+    if last_step is not None:
+        keep = common <= last_step
+        common, i, j = common[keep], i[keep], j[keep]
+    if len(common) == 0:
+        raise UserError(f"{rerun_dir}: shares no logged step with {ref_dir}")
     worst = {}
     for col in ref:
         if col in ("wall_s", "step"):
