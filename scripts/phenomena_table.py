@@ -94,8 +94,9 @@ def _reference_section(readings: dict[int, C.Reading], reference: dict[str, RunR
     out = ["", "## Reference runs", "",
            "Claims the profile's budget cannot show are also read on a longer run made by this code and committed",
            "under data/reference_runs/ (`make reference-runs`, `vaegan_nb.reference`; one seed, so no rate).",
-           "`tests/test_reference_runs.py` trains the first 10% of each run again and requires every logged",
-           "number to agree on the CPU model that made them, and on any CPU their first ten steps.", ""]
+           "`tests/test_reference_runs.py` trains the first ten steps of each run again on any CPU, and the",
+           "first 10% where the records' provenance names this machine's CPU model; then every logged number",
+           "must agree.", ""]
     for number, r in readings.items():
         figs = "; ".join(f"{n} {_fmt(v)}" for n, v in r.figures.items())
         out.append(f"- claim {number}: {'met' if r.ok else 'not met'}. {figs}.")

@@ -7,7 +7,7 @@
 checkpoints and full timelapses), two at a time with one thread each, as ``make phenomena`` trains;
 side by side a 12,000-step run takes about 28 minutes on a 2-core laptop, the five about 85. Each
 finished record is exported, thinned, to data/reference_runs/<name>, which is committed;
-tests/test_reference_runs.py trains the first 10% of each again and compares.
+tests/test_reference_runs.py trains the start of each again and compares.
 """
 
 from __future__ import annotations

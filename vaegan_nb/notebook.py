@@ -73,9 +73,9 @@ def run_all(specs: list[tuple[RunConfig, Path]], retrain: bool = False) -> dict[
 
     Every notebook trains its runs here, so that both cores of a laptop work at once. Each run has
     the config that ``run`` would give it, and is reused or resumed as ``run`` would. It trains on
-    one thread, as ``make phenomena`` trains its runs, so a notebook executed afresh repeats the
-    stored runs exactly; ``run`` (torch's default threads) rounds some float sums differently, and a
-    GAN's trajectory then parts from them within tens of steps.
+    one thread, as ``make phenomena`` trains its runs, so a notebook executed afresh on the machine
+    that made them repeats the stored runs exactly; ``run`` (torch's default threads) rounds some
+    float sums differently, and a GAN's trajectory then parts from them within tens of steps.
     """
     from .parallel import train_side_by_side
 

@@ -5,8 +5,8 @@ plateau and starts to grow only after about 6,000 steps (docs/beta_sweep.md), so
 reference sweep runs 12,000 steps: about 94 epochs of the profile's 4,096 training frames, where the
 blog's sweep ran 100 epochs. ``make reference-runs`` trains it (``scripts/reference_runs.py``) and
 ``export`` commits a thinned copy of each record: config, metrics, status, a thinned timelapse and
-where it was made. ``rerun_start`` trains a record's first steps again and ``compare_start`` compares them, so a
-test can check that the committed numbers come from this code.
+where it was made. ``rerun_start`` trains a record's first steps again and ``compare_start``
+compares them, so a test can check that the committed numbers come from this code.
 """
 
 from __future__ import annotations
@@ -105,14 +105,16 @@ def compare_start(ref_dir: str | os.PathLike, rerun_dir: str | os.PathLike,
                   last_step: int | None = None) -> dict[str, float]:
     """Largest relative difference per metric between a reference record and its rerun start, over the
     steps both logged up to ``last_step`` (wall times aside; inf where one logged a value or a column the
-    other did not). A UserError if they logged no step in common."""
+    other did not). A UserError if both did not log ``last_step``, or, without it, fewer than two steps."""
     ref, new = RunRecord(ref_dir).metrics(), RunRecord(rerun_dir).metrics()
     common, i, j = np.intersect1d(ref["step"], new["step"], return_indices=True)
     if last_step is not None:
+        if last_step not in common:
+            raise UserError(f"{rerun_dir}: step {last_step} is not logged both there and in {ref_dir}")
         keep = common <= last_step
         common, i, j = common[keep], i[keep], j[keep]
-    if len(common) == 0:
-        raise UserError(f"{rerun_dir}: shares no logged step with {ref_dir}")
+    elif len(common) < 2:
+        raise UserError(f"{rerun_dir}: shares fewer than two logged steps with {ref_dir}")
     worst = {}
     for col in ref:
         if col in ("wall_s", "step"):
