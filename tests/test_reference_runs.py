@@ -100,11 +100,7 @@ def test_a_changed_number_in_a_record_is_caught(tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(ref, copy)
     assert max(reference.compare_start(ref, copy).values()) == 0.0
-    lines = (copy / "metrics.csv").read_text().splitlines()
-    header = lines[0].split(",")
-    row = lines[2].split(",")
-    row[header.index("kld")] = str(float(row[header.index("kld")]) * 1.001)
-    (copy / "metrics.csv").write_text("\n".join([*lines[:2], ",".join(row), *lines[3:]]) + "\n")
+    _scale_kld(copy, line=2, factor=1.001)
     worst = reference.compare_start(ref, copy)
     assert worst["kld"] == pytest.approx(1e-3, rel=1e-3) and worst["pixel"] == 0.0
 
@@ -155,11 +151,7 @@ def test_only_the_steps_up_to_the_last_asked_are_compared(tmp_path):
     ref = make_run(tmp_path, "ref", steps=(0, 10, 20, 30), recipe="vaegan")
     copy = tmp_path / "copy"
     shutil.copytree(ref, copy)
-    lines = (copy / "metrics.csv").read_text().splitlines()
-    header = lines[0].split(",")
-    row = lines[3].split(",")  # step 20
-    row[header.index("kld")] = str(float(row[header.index("kld")]) * 2)
-    (copy / "metrics.csv").write_text("\n".join([*lines[:3], ",".join(row), *lines[4:]]) + "\n")
+    _scale_kld(copy, line=3, factor=2)  # step 20
     assert reference.compare_start(ref, copy, last_step=10)["kld"] == 0.0
     assert reference.compare_start(ref, copy, last_step=20)["kld"] == pytest.approx(1.0)
 
@@ -172,3 +164,11 @@ def test_a_record_made_elsewhere_or_before_the_cpu_model_was_recorded_differs_fr
     (ref / reference.PROVENANCE).write_text(json.dumps({**made, "torch": "1.1.0"}))
     assert reference.machine_differences(ref) == {"torch": ("1.1.0", reference.machine()["torch"]),
                                                   "cpu_model": ("not recorded", reference.machine()["cpu_model"])}
+
+
+def _scale_kld(run, line: int, factor: float) -> None:
+    """Multiply the KLD on one line of a record's metrics.csv (line 0 is the header)."""
+    lines = (run / "metrics.csv").read_text().splitlines()
+    header, row = lines[0].split(","), lines[line].split(",")
+    row[header.index("kld")] = str(float(row[header.index("kld")]) * factor)
+    (run / "metrics.csv").write_text("\n".join([*lines[:line], ",".join(row), *lines[line + 1:]]) + "\n")
