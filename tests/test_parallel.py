@@ -14,7 +14,7 @@ import torch
 from vaegan_nb.config import make_config
 from vaegan_nb.errors import DivergenceError
 from vaegan_nb.parallel import train_side_by_side
-from vaegan_nb.runs import RunRecord
+from vaegan_nb.runs import LOCK, RunRecord
 from vaegan_nb.training import train
 
 TINY = dict(data__height=24, data__width=40, data__n_train=96, data__n_test=32, latent_dim=16,
@@ -111,3 +111,58 @@ def test_ctrl_c_stops_every_run_at_a_step_boundary_with_a_checkpoint(tmp_path):
         rec = RunRecord(d)
         assert rec.status["state"] == "interrupted", rec.status
         assert rec.checkpoint_path.exists() and rec.status["step"] > 0
+
+
+def test_a_worker_trains_its_runs_one_after_another_and_goes_on_after_a_failure(tmp_path):
+    import queue
+
+    from vaegan_nb.parallel import _worker
+
+    tasks, results = queue.Queue(), queue.Queue()
+    dirs = [tmp_path / "bad", tmp_path / "a", tmp_path / "b"]
+    for cfg, d in zip((tiny("aegan_bn", lr=100.0), tiny("vae"), tiny("vaegan")), dirs, strict=True):
+        tasks.put((cfg.to_dict(), str(d)))
+    tasks.put(None)
+    tasks.put((tiny("vae").to_dict(), str(tmp_path / "after_the_stop_sign")))
+    threads = torch.get_num_threads()
+    try:
+        _worker(tasks, results, retrain=False)
+    finally:
+        torch.set_num_threads(threads)
+    said = [results.get_nowait() for _ in range(results.qsize())]
+    assert [(kind, d) for kind, _, d, _ in said] == [(k, str(d)) for d in dirs for k in ("start", "done")]
+    assert len({pid for _, pid, _, _ in said}) == 1, "one process trained every run"
+    assert isinstance(said[1][3], DivergenceError) and said[3][3] is None and said[5][3] is None
+    assert RunRecord(dirs[1]).finished and RunRecord(dirs[2]).finished
+    assert not (tmp_path / "after_the_stop_sign").exists()
+
+
+def test_a_killed_worker_fails_its_own_run_and_the_other_worker_trains_the_rest(tmp_path):
+    script = tmp_path / "side.py"
+    script.write_text(
+        "import json, sys\n"
+        "from vaegan_nb.config import RunConfig\n"
+        "from vaegan_nb.parallel import train_side_by_side\n"
+        "if __name__ == '__main__':\n"
+        "    jobs = json.loads(sys.argv[1])\n"
+        "    train_side_by_side([(RunConfig.from_dict(c), d) for c, d in jobs], workers=2, progress=False,\n"
+        "                       longest_first=False)\n")
+    victim, other, queued = tmp_path / "victim", tmp_path / "other", tmp_path / "queued"
+    jobs = [(tiny("vae", steps=100_000).to_dict(), str(victim)), (tiny("vae", steps=300).to_dict(), str(other)),
+            (tiny("vae", steps=12).to_dict(), str(queued))]
+    log = tmp_path / "stderr.txt"
+    with open(log, "w") as err:
+        proc = subprocess.Popen([sys.executable, str(script), json.dumps(jobs)], stderr=err)
+    try:
+        deadline = time.time() + 120
+        lock = victim / LOCK  # the worker that trains the run holds its lock and writes its pid there
+        while time.time() < deadline and not (lock.exists() and lock.read_text().strip()):
+            time.sleep(0.2)
+        pid = int(lock.read_text())
+        os.kill(pid, signal.SIGKILL)
+        proc.wait(timeout=150)
+    finally:
+        proc.kill()
+    text = log.read_text()
+    assert proc.returncode != 0 and f"{victim}: the training process died (exit code -9)" in text, text
+    assert RunRecord(other).finished and RunRecord(queued).finished

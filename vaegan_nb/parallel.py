@@ -1,11 +1,12 @@
-"""Independent runs side by side: one process per run, one torch thread each, every core busy.
+"""Independent runs side by side: one worker process per core, one torch thread each, every core busy.
 
 One run on one thread is also one run made the same way every time: a run trained on two threads
 rounds some float sums differently, and a GAN's trajectory parts from the one-thread run within tens
 of steps. Side by side costs no throughput: a full-profile GAN step takes about 157 ms on one thread
 and 86 ms on two, so two one-thread runs finish together about when the same runs would one after
 the other on two threads (``make bench`` measures it).
-Each run is trained as ``train_or_load`` would train it alone: a finished run with the same config
+A worker trains its runs one after another, so torch is imported once per worker, not once per run
+(about 6 s a process). Each run is trained as ``train_or_load`` would train it alone: a finished run with the same config
 is reused, an interrupted one resumed, and a failure leaves the same run record and raises the same
 error.
 """
@@ -49,30 +50,56 @@ def train_side_by_side(jobs: Sequence[tuple[RunConfig, str | os.PathLike]], work
             print(f"found a finished run in {shown(d)}, loading it (set RETRAIN = True to train again)")
     if longest_first:
         todo.sort(key=lambda job: -job[0].train.steps)
-    workers = workers or workers_for(len(todo))
+    workers = min(workers or workers_for(len(todo)), len(todo))
+    # A run that starts over still has the old record's metrics.csv until its worker rewrites it.
+    stale = {d: retrain or not config_matches(d, cfg) for cfg, d in todo}
+    steps = {d: cfg.train.steps for cfg, d in todo}
     ctx = mp.get_context("spawn")  # no fork of a process that holds torch's thread pools (or a kernel)
+    tasks: mp.Queue = ctx.Queue()
     results: mp.Queue = ctx.Queue()
-    running: dict[Path, mp.Process] = {}
+    for cfg, d in todo:
+        tasks.put((cfg.to_dict(), str(d)))
+    for _ in range(workers):
+        tasks.put(None)  # one stop sign per worker, after every run
+    procs = [ctx.Process(target=_worker, args=(tasks, results, retrain), daemon=True) for _ in range(workers)]
+    for p in procs:
+        p.start()
+    left = set(steps)
+    current: dict[int, Path] = {}  # worker pid -> the run it trains
     bars = _Bars(progress)
     errors: dict[Path, BaseException] = {}
     try:
-        while todo or running:
-            while todo and len(running) < workers:
-                cfg, d = todo.pop(0)
-                p = ctx.Process(target=_work, args=(cfg.to_dict(), str(d), retrain, results), daemon=True)
-                p.start()
-                running[d] = p
-                # A run that starts over still has the old record's metrics.csv until its worker rewrites it.
-                fresh = retrain or not config_matches(d, cfg)
-                bars.start(d, cfg.train.steps, stale=fresh)
-            for d in _collect(results, running, errors):
-                bars.finish(d, errors.get(d))
+        while left:
+            messages = _messages(results)
+            for kind, pid, d, err in messages:
+                if kind == "start":
+                    current[pid] = d
+                    bars.start(d, steps[d], stale=stale[d])
+                    continue
+                current.pop(pid, None)
+                left.discard(d)
+                if err is not None:
+                    errors[d] = err
+                bars.finish(d, err)
+            for p in procs:
+                if not p.is_alive() and p.exitcode != 0 and p.pid in current and results.empty():
+                    d = current.pop(p.pid)  # killed (out of memory, kill -9): no exception came back
+                    left.discard(d)
+                    errors[d] = RuntimeError(f"{d}: the training process died (exit code {p.exitcode}); "
+                                             "train it again to resume from its last checkpoint")
+                    bars.finish(d, errors[d])
             bars.update()
+            if not messages and not any(p.is_alive() for p in procs):
+                break
+        for d in sorted(left):  # their worker processes died before they could start them
+            errors[d] = RuntimeError(f"{d}: not trained, every worker process died first")
+        for p in procs:
+            p.join()
     except KeyboardInterrupt:
-        for p in running.values():
+        for p in procs:
             if p.is_alive():
                 os.kill(p.pid, signal.SIGTERM)  # the loop checkpoints at the step boundary and stops
-        for p in running.values():
+        for p in procs:
             p.join(STOP_TIMEOUT_S)
             if p.is_alive():  # stuck outside the loop (a hung decoder, a full pipe): never leave it behind
                 p.kill()
@@ -91,43 +118,37 @@ def _finished(cfg: RunConfig, run_dir: Path) -> bool:
     return config_matches(run_dir, cfg) and RunRecord(run_dir).finished
 
 
-def _work(cfg_dict: dict, run_dir: str, retrain: bool, results) -> None:
-    """One run in its own process, with one thread: what ``train_or_load`` does in the notebook."""
+def _worker(tasks, results, retrain: bool) -> None:
+    """One worker process, one thread: trains runs from ``tasks`` one after another, each as
+    ``train_or_load`` does in the notebook, until the stop sign. Torch and the frames load once."""
     import torch
 
     from .training import train_or_load
 
     torch.set_num_threads(1)
-    try:
-        train_or_load(RunConfig.from_dict(cfg_dict), run_dir, retrain=retrain, progress=False)
-    except BaseException as e:  # KeyboardInterrupt too: the parent re-raises what the run raised
-        results.put((run_dir, e))
-        return
-    results.put((run_dir, None))
+    while (task := tasks.get()) is not None:
+        cfg_dict, run_dir = task
+        results.put(("start", os.getpid(), run_dir, None))
+        try:
+            train_or_load(RunConfig.from_dict(cfg_dict), run_dir, retrain=retrain, progress=False)
+        except BaseException as e:  # KeyboardInterrupt too: the parent re-raises what the run raised
+            results.put(("done", os.getpid(), run_dir, e))
+            if not isinstance(e, Exception):
+                return  # stopped (Ctrl-C, SIGTERM): start no other run
+            continue
+        results.put(("done", os.getpid(), run_dir, None))
 
 
-def _collect(results, running: dict[Path, mp.Process], errors: dict[Path, BaseException]) -> list[Path]:
-    """Reap the runs that reported (or died without a word) within one poll; returns them."""
-    done = []
+def _messages(results) -> list[tuple[str, int, Path, BaseException | None]]:
+    """What the workers reported within one poll: ("start" or "done", pid, run_dir, error)."""
+    out = []
     try:
-        run_dir, err = results.get(timeout=POLL_S)
+        out.append(results.get(timeout=POLL_S))
+        while True:
+            out.append(results.get_nowait())
     except queue.Empty:
         pass
-    else:
-        d = Path(run_dir)
-        running.pop(d).join()
-        done.append(d)
-        if err is not None:
-            errors[d] = err
-    for d, p in list(running.items()):
-        if not p.is_alive() and results.empty():
-            p.join()
-            if p.exitcode != 0:  # killed (out of memory, kill -9): no exception came back
-                running.pop(d)
-                done.append(d)
-                errors[d] = RuntimeError(f"{d}: the training process died (exit code {p.exitcode}); "
-                                         "train it again to resume from its last checkpoint")
-    return done
+    return [(kind, pid, Path(d), err) for kind, pid, d, err in out]
 
 
 class _Bars:
