@@ -6,22 +6,25 @@ of steps. Side by side costs no throughput: a full-profile GAN step takes about 
 and 86 ms on two, so two one-thread runs finish together about when the same runs would one after
 the other on two threads (``make bench`` measures it).
 A worker trains its runs one after another, so torch is imported once per worker, not once per run
-(about 6 s a process). Each run is trained as ``train_or_load`` would train it alone: a finished run with the same config
-is reused, an interrupted one resumed, and a failure leaves the same run record and raises the same
-error.
+(about 6 s a process). Each run is trained as ``train_or_load`` would train it alone: a finished run
+with the same config is reused, an interrupted one resumed, and a failure leaves the same run record
+and raises an error of the same type and message.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import pickle
 import queue
 import signal
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 from .config import RunConfig
+from .errors import UserError
 from .runs import RunRecord, config_matches, shown
 
 POLL_S = 0.5
@@ -44,6 +47,9 @@ def train_side_by_side(jobs: Sequence[tuple[RunConfig, str | os.PathLike]], work
     stop one run trained in the notebook's own process.
     """
     jobs = [(cfg, Path(d)) for cfg, d in jobs]
+    shared = sorted(str(d) for d, n in Counter(d for _, d in jobs).items() if n > 1)
+    if shared:
+        raise UserError(f"two runs of train_side_by_side share a run directory: {', '.join(shared)}")
     todo = [(cfg, d) for cfg, d in jobs if retrain or not _finished(cfg, d)]
     for _, d in jobs:
         if all(d != t for _, t in todo):  # the same words as train_or_load's, for the same event
@@ -70,6 +76,7 @@ def train_side_by_side(jobs: Sequence[tuple[RunConfig, str | os.PathLike]], work
     errors: dict[Path, BaseException] = {}
     try:
         while left:
+            alive = any(p.is_alive() for p in procs)  # before reading: a worker may report, then exit
             messages = _messages(results)
             for kind, pid, d, err in messages:
                 if kind == "start":
@@ -81,21 +88,19 @@ def train_side_by_side(jobs: Sequence[tuple[RunConfig, str | os.PathLike]], work
                 if err is not None:
                     errors[d] = err
                 bars.finish(d, err)
-            for p in procs:
-                if not p.is_alive() and p.exitcode != 0 and p.pid in current and results.empty():
-                    d = current.pop(p.pid)  # killed (out of memory, kill -9): no exception came back
-                    left.discard(d)
-                    errors[d] = RuntimeError(f"{d}: the training process died (exit code {p.exitcode}); "
-                                             "train it again to resume from its last checkpoint")
-                    bars.finish(d, errors[d])
             bars.update()
-            if not messages and not any(p.is_alive() for p in procs):
+            if not messages and not alive:
                 break
-        for d in sorted(left):  # their worker processes died before they could start them
-            errors[d] = RuntimeError(f"{d}: not trained, every worker process died first")
+        codes = {p.pid: p.exitcode for p in procs}
+        for pid, d in current.items():  # killed (out of memory, kill -9): no exception came back
+            errors[d] = RuntimeError(f"{d}: the training process died (exit code {codes.get(pid)}); "
+                                     "train it again to resume from its last checkpoint")
+            left.discard(d)
+        for d in sorted(left):
+            errors[d] = RuntimeError(f"{d}: not trained: every worker process had stopped before it")
         for p in procs:
             p.join()
-    except KeyboardInterrupt:
+    except BaseException:  # Ctrl-C, or a fault here: never leave workers taking runs in the background
         for p in procs:
             if p.is_alive():
                 os.kill(p.pid, signal.SIGTERM)  # the loop checkpoints at the step boundary and stops
@@ -119,24 +124,33 @@ def _finished(cfg: RunConfig, run_dir: Path) -> bool:
 
 
 def _worker(tasks, results, retrain: bool) -> None:
-    """One worker process, one thread: trains runs from ``tasks`` one after another, each as
-    ``train_or_load`` does in the notebook, until the stop sign. Torch and the frames load once."""
+    """One worker process: trains runs from ``tasks`` one after another on one thread, each as
+    ``train_or_load`` does in the notebook, until the stop sign. Torch is imported once."""
     import torch
 
     from .training import train_or_load
 
-    torch.set_num_threads(1)
     while (task := tasks.get()) is not None:
         cfg_dict, run_dir = task
         results.put(("start", os.getpid(), run_dir, None))
+        torch.set_num_threads(1)  # again for each run: a run's config may have set another count
         try:
             train_or_load(RunConfig.from_dict(cfg_dict), run_dir, retrain=retrain, progress=False)
         except BaseException as e:  # KeyboardInterrupt too: the parent re-raises what the run raised
-            results.put(("done", os.getpid(), run_dir, e))
+            results.put(("done", os.getpid(), run_dir, _picklable(e)))
             if not isinstance(e, Exception):
                 return  # stopped (Ctrl-C, SIGTERM): start no other run
             continue
         results.put(("done", os.getpid(), run_dir, None))
+
+
+def _picklable(e: BaseException) -> BaseException:
+    """``e`` if it survives the trip to the parent, else a RuntimeError with its type and message."""
+    try:
+        pickle.loads(pickle.dumps(e))
+    except Exception:
+        return RuntimeError(f"{type(e).__name__}: {e}")
+    return e
 
 
 def _messages(results) -> list[tuple[str, int, Path, BaseException | None]]:
