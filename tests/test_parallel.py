@@ -147,11 +147,11 @@ def test_a_killed_worker_fails_its_own_run_and_the_rest_train_on_the_other_worke
         "from vaegan_nb.parallel import train_side_by_side\n"
         "if __name__ == '__main__':\n"
         "    jobs, workers = json.loads(sys.argv[1]), int(sys.argv[2])\n"
-        "    train_side_by_side([(RunConfig.from_dict(c), d) for c, d in jobs], workers=workers, progress=False,\n"
-        "                       longest_first=False)\n")
+        "    train_side_by_side([(RunConfig.from_dict(c), d) for c, d in jobs], workers=workers,\n"
+        "                       progress=False, longest_first=False)\n")
     victim, other, queued = tmp_path / "victim", tmp_path / "other", tmp_path / "queued"
-    jobs = [(tiny("vae", steps=100_000).to_dict(), str(victim)), (tiny("vae", steps=300).to_dict(), str(other)),
-            (tiny("vae", steps=12).to_dict(), str(queued))]
+    steps = {victim: 100_000, other: 300, queued: 12}
+    jobs = [(tiny("vae", steps=n).to_dict(), str(d)) for d, n in steps.items()]
     log = tmp_path / "stderr.txt"
     with open(log, "w") as err:
         proc = subprocess.Popen([sys.executable, str(script), json.dumps(jobs), str(workers)], stderr=err)
