@@ -56,7 +56,17 @@ def train_side_by_side(jobs: Sequence[tuple[RunConfig, str | os.PathLike]], work
             print(f"found a finished run in {shown(d)}, loading it (set RETRAIN = True to train again)")
     if longest_first:
         todo.sort(key=lambda job: -job[0].train.steps)
-    workers = min(workers or workers_for(len(todo)), len(todo))
+    errors = _train_in_workers(todo, min(workers or workers_for(len(todo)), len(todo)), retrain, progress)
+    if errors:
+        for d, e in errors.items():
+            print(f"{d}: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+        raise next(iter(errors.values()))
+    return [RunRecord(d) for _, d in jobs]
+
+
+def _train_in_workers(todo: list[tuple[RunConfig, Path]], workers: int, retrain: bool,
+                      progress: bool) -> dict[Path, BaseException]:
+    """Train ``todo`` in that order on ``workers`` processes; each failed run's error by run_dir."""
     # A run that starts over still has the old record's metrics.csv until its worker rewrites it.
     stale = {d: retrain or not config_matches(d, cfg) for cfg, d in todo}
     steps = {d: cfg.train.steps for cfg, d in todo}
@@ -101,22 +111,22 @@ def train_side_by_side(jobs: Sequence[tuple[RunConfig, str | os.PathLike]], work
         for p in procs:
             p.join()
     except BaseException:  # Ctrl-C, or a fault here: never leave workers taking runs in the background
-        for p in procs:
-            if p.is_alive():
-                os.kill(p.pid, signal.SIGTERM)  # the loop checkpoints at the step boundary and stops
-        for p in procs:
-            p.join(STOP_TIMEOUT_S)
-            if p.is_alive():  # stuck outside the loop (a hung decoder, a full pipe): never leave it behind
-                p.kill()
-                p.join()
+        _stop(procs)
         raise
     finally:
         bars.close()
-    if errors:
-        for d, e in errors.items():
-            print(f"{d}: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
-        raise next(iter(errors.values()))
-    return [RunRecord(d) for _, d in jobs]
+    return errors
+
+
+def _stop(procs: list[mp.Process]) -> None:
+    for p in procs:
+        if p.is_alive():
+            os.kill(p.pid, signal.SIGTERM)  # the loop checkpoints at the step boundary and stops
+    for p in procs:
+        p.join(STOP_TIMEOUT_S)
+        if p.is_alive():  # stuck outside the loop (a hung decoder, a full pipe): never leave it behind
+            p.kill()
+            p.join()
 
 
 def _finished(cfg: RunConfig, run_dir: Path) -> bool:
