@@ -115,6 +115,59 @@ def test_ctrl_c_stops_every_run_at_a_step_boundary_with_a_checkpoint(tmp_path):
     assert not (tmp_path / "queued").exists(), "a run still queued started after Ctrl-C"
 
 
+def test_a_parent_killed_alone_takes_its_workers_with_it_and_leaves_its_runs_resumable(tmp_path):
+    # The out-of-memory killer, or `kill` of `make phenomena`'s script, ends the parent alone with no
+    # chance to stop its workers. Left behind, they would train the whole queue unseen and hold the
+    # runs' locks against the next attempt.
+    script = tmp_path / "side.py"
+    script.write_text(
+        "import json, sys\n"
+        "from vaegan_nb.config import RunConfig\n"
+        "from vaegan_nb.parallel import train_side_by_side\n"
+        "if __name__ == '__main__':\n"
+        "    train_side_by_side([(RunConfig.from_dict(c), d) for c, d in json.loads(sys.argv[1])],\n"
+        "                       workers=2, progress=False)\n")
+    dirs = [tmp_path / "a", tmp_path / "b"]
+    jobs = [(tiny("vaegan", seed=s, steps=100_000).to_dict(), str(d)) for s, d in enumerate(dirs)]
+    jobs.append((tiny("vae", steps=12).to_dict(), str(tmp_path / "queued")))
+    with open(tmp_path / "stderr.txt", "w") as err:
+        proc = subprocess.Popen([sys.executable, str(script), json.dumps(jobs)], stderr=err)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not all((d / LOCK).exists() and (d / LOCK).read_text().strip()
+                                                  and (d / "metrics.csv").exists() for d in dirs):
+            time.sleep(0.2)
+        workers = [int((d / LOCK).read_text()) for d in dirs]
+        proc.kill()
+        proc.wait(timeout=10)
+        deadline = time.time() + 60
+        while time.time() < deadline and any(_alive(pid) for pid in workers):
+            time.sleep(0.2)
+    finally:
+        proc.kill()
+    alive = [pid for pid in workers if _alive(pid)]
+    for pid in alive:
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, "workers trained on after their parent died"
+    for d in dirs:
+        rec = RunRecord(d)
+        assert rec.status["state"] == "interrupted", rec.status
+        assert rec.checkpoint_path.exists() and rec.status["step"] > 0
+    assert not (tmp_path / "queued").exists(), "a queued run started after the parent died"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie has stopped; only whoever adopted it has yet to reap it
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:  # reaped since (Linux), or no /proc at all (macOS): alive as far as we know
+        return not os.path.isdir("/proc")
+
+
 def test_a_worker_trains_its_runs_one_after_another_and_goes_on_after_a_failure(tmp_path):
     import queue
 

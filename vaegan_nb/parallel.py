@@ -19,6 +19,7 @@ import pickle
 import queue
 import signal
 import sys
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -140,6 +141,7 @@ def _worker(tasks, results, retrain: bool) -> None:
 
     from .training import train_or_load
 
+    _stop_with_parent()
     while (task := tasks.get()) is not None:
         cfg_dict, run_dir = task
         results.put(("start", os.getpid(), run_dir, None))
@@ -152,6 +154,24 @@ def _worker(tasks, results, retrain: bool) -> None:
                 return  # stopped (Ctrl-C, SIGTERM): start no other run
             continue
         results.put(("done", os.getpid(), run_dir, None))
+
+
+def _stop_with_parent() -> None:
+    """Stop this worker at its next step boundary, with a checkpoint, if its parent dies.
+
+    Daemon workers are stopped only by a parent that exits normally. One killed alone (the
+    out-of-memory killer, ``kill`` of a script; Jupyter's restart signals the whole process group)
+    would leave orphans training the rest of the queue unseen, holding the runs' locks.
+    """
+    parent = mp.parent_process()
+    if parent is None:  # called in the parent's own process (the tests do)
+        return
+
+    def watch():
+        parent.join()  # returns when the parent's end of the sentinel pipe closes, however it died
+        os.kill(os.getpid(), signal.SIGTERM)  # the loop checkpoints at the step boundary and stops
+
+    threading.Thread(target=watch, name="stop-with-parent", daemon=True).start()
 
 
 def _picklable(e: BaseException) -> BaseException:
