@@ -7,7 +7,7 @@ so the ratio of their throughputs (steps per second over all runs) is what side 
 start of each process (a few seconds to import torch and draw the frames) is counted, as a notebook
 pays it; runs much shorter than 400 steps measure mostly that.
 
-    python benchmarks/bench_parallel.py [--steps 400] [--recipe vaegan]
+    python benchmarks/bench_parallel.py [--steps 400] [--recipe vaegan] [--batch-size 16]
 """
 
 from __future__ import annotations
@@ -32,10 +32,11 @@ from vaegan_nb.parallel import train_side_by_side, workers_for  # noqa: E402
 from vaegan_nb.training import train  # noqa: E402
 
 
-def run(recipe: str = "vaegan", steps: int = 400) -> dict:
+def run(recipe: str = "vaegan", steps: int = 400, batch_size: int | None = None) -> dict:
     n = max(2, workers_for(os.cpu_count() or 1))
+    batch = {} if batch_size is None else {"batch_size": batch_size}  # None: the profile's
     cfgs = [make_config(recipe, "full", seed=s, steps=steps, compile="off", checkpoint_every=10 * steps,
-                        snapshot_every=steps) for s in range(n)]
+                        snapshot_every=steps, **batch) for s in range(n)]
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         for i, cfg in enumerate(cfgs):
@@ -46,14 +47,15 @@ def run(recipe: str = "vaegan", steps: int = 400) -> dict:
                            progress=False)
         side = time.perf_counter() - t0
     total = steps * len(cfgs)
-    return {"recipe": recipe, "runs": len(cfgs), "steps_per_run": steps, "threads_one_at_a_time": torch.get_num_threads(),
+    return {"recipe": recipe, "runs": len(cfgs), "steps_per_run": steps, "batch_size": cfgs[0].train.batch_size,
+            "threads_one_at_a_time": torch.get_num_threads(),
             "workers_side_by_side": n, "one_at_a_time_s": alone, "side_by_side_s": side,
             "steps_per_s_one_at_a_time": total / alone, "steps_per_s_side_by_side": total / side,
             "ratio": alone / side}
 
 
 def table(r: dict) -> str:
-    return (f"{r['runs']} {r['recipe']} runs of {r['steps_per_run']} steps: one at a time "
+    return (f"{r['runs']} {r['recipe']} runs of {r['steps_per_run']} steps at batch {r['batch_size']}: one at a time "
             f"({r['threads_one_at_a_time']} threads) {r['one_at_a_time_s']:.0f} s, "
             f"{r['steps_per_s_one_at_a_time']:.2f} steps/s; side by side ({r['workers_side_by_side']} processes, "
             f"1 thread each) {r['side_by_side_s']:.0f} s, {r['steps_per_s_side_by_side']:.2f} steps/s; "
@@ -64,9 +66,10 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--recipe", default="vaegan")
     p.add_argument("--steps", type=int, default=400)
+    p.add_argument("--batch-size", type=int, default=None, help="default: the full profile's")
     p.add_argument("--json", type=Path, default=ROOT / "out" / "bench_parallel.json")
     a = p.parse_args()
-    r = run(a.recipe, a.steps)
+    r = run(a.recipe, a.steps, a.batch_size)
     print(table(r))
     save_json(r, a.json)
     return 0
