@@ -79,7 +79,9 @@ def test_a_run_that_starts_over_does_not_show_the_old_records_steps(tmp_path):
     bars.close()
 
 
-def test_ctrl_c_stops_every_run_at_a_step_boundary_with_a_checkpoint(tmp_path):
+def _two_long_runs_and_one_queued(tmp_path):
+    """Start a parent process training two endless runs side by side and a short one queued behind
+    them; return it once both runs have logged steps (their loops now defer signals to a step boundary)."""
     script = tmp_path / "side.py"
     script.write_text(
         "import json, signal, sys\n"
@@ -97,47 +99,43 @@ def test_ctrl_c_stops_every_run_at_a_step_boundary_with_a_checkpoint(tmp_path):
     log = tmp_path / "stderr.txt"
     with open(log, "w") as err:  # a file, not a pipe: the workers inherit it and may outlive a read
         proc = subprocess.Popen([sys.executable, str(script), json.dumps(jobs)], stderr=err)
+    deadline = time.time() + 120
+    while time.time() < deadline and not all((d / "metrics.csv").exists() and
+                                              len((d / "metrics.csv").read_text().splitlines()) > 3
+                                              for d in dirs):
+        time.sleep(0.5)
+    if time.time() >= deadline:
+        proc.kill()
+        pytest.fail(f"the runs never logged a step: {log.read_text()}")
+    return proc, dirs, log
+
+
+def _assert_interrupted_with_checkpoints(tmp_path, dirs):
+    for d in dirs:
+        rec = RunRecord(d)
+        assert rec.status["state"] == "interrupted", rec.status
+        assert rec.checkpoint_path.exists() and rec.status["step"] > 0
+    assert not (tmp_path / "queued").exists(), "a run still queued started after the stop"
+
+
+def test_ctrl_c_stops_every_run_at_a_step_boundary_with_a_checkpoint(tmp_path):
+    proc, dirs, log = _two_long_runs_and_one_queued(tmp_path)
     try:
-        deadline = time.time() + 120
-        while time.time() < deadline and not all((d / "metrics.csv").exists() and
-                                                  len((d / "metrics.csv").read_text().splitlines()) > 3
-                                                  for d in dirs):
-            time.sleep(0.5)
         os.kill(proc.pid, signal.SIGINT)  # Ctrl-C reaches only the notebook's (here: the parent's) process
         proc.wait(timeout=150)
     finally:
         proc.kill()
     assert proc.returncode != 0 and "KeyboardInterrupt" in log.read_text()
-    for d in dirs:
-        rec = RunRecord(d)
-        assert rec.status["state"] == "interrupted", rec.status
-        assert rec.checkpoint_path.exists() and rec.status["step"] > 0
-    assert not (tmp_path / "queued").exists(), "a run still queued started after Ctrl-C"
+    _assert_interrupted_with_checkpoints(tmp_path, dirs)
 
 
 def test_a_parent_killed_alone_takes_its_workers_with_it_and_leaves_its_runs_resumable(tmp_path):
     # The out-of-memory killer, or `kill` of `make phenomena`'s script, ends the parent alone with no
     # chance to stop its workers. Left behind, they would train the whole queue unseen and hold the
     # runs' locks against the next attempt.
-    script = tmp_path / "side.py"
-    script.write_text(
-        "import json, sys\n"
-        "from vaegan_nb.config import RunConfig\n"
-        "from vaegan_nb.parallel import train_side_by_side\n"
-        "if __name__ == '__main__':\n"
-        "    train_side_by_side([(RunConfig.from_dict(c), d) for c, d in json.loads(sys.argv[1])],\n"
-        "                       workers=2, progress=False)\n")
-    dirs = [tmp_path / "a", tmp_path / "b"]
-    jobs = [(tiny("vaegan", seed=s, steps=100_000).to_dict(), str(d)) for s, d in enumerate(dirs)]
-    jobs.append((tiny("vae", steps=12).to_dict(), str(tmp_path / "queued")))
-    with open(tmp_path / "stderr.txt", "w") as err:
-        proc = subprocess.Popen([sys.executable, str(script), json.dumps(jobs)], stderr=err)
+    proc, dirs, _ = _two_long_runs_and_one_queued(tmp_path)
+    workers = [int((d / LOCK).read_text()) for d in dirs]  # each run's lock names the worker training it
     try:
-        deadline = time.time() + 120
-        while time.time() < deadline and not all((d / LOCK).exists() and (d / LOCK).read_text().strip()
-                                                  and (d / "metrics.csv").exists() for d in dirs):
-            time.sleep(0.2)
-        workers = [int((d / LOCK).read_text()) for d in dirs]
         proc.kill()
         proc.wait(timeout=10)
         deadline = time.time() + 60
@@ -149,11 +147,7 @@ def test_a_parent_killed_alone_takes_its_workers_with_it_and_leaves_its_runs_res
     for pid in alive:
         os.kill(pid, signal.SIGKILL)
     assert not alive, "workers trained on after their parent died"
-    for d in dirs:
-        rec = RunRecord(d)
-        assert rec.status["state"] == "interrupted", rec.status
-        assert rec.checkpoint_path.exists() and rec.status["step"] > 0
-    assert not (tmp_path / "queued").exists(), "a queued run started after the parent died"
+    _assert_interrupted_with_checkpoints(tmp_path, dirs)
 
 
 def _alive(pid: int) -> bool:

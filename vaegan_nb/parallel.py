@@ -157,19 +157,21 @@ def _worker(tasks, results, retrain: bool) -> None:
 
 
 def _stop_with_parent() -> None:
-    """Stop this worker at its next step boundary, with a checkpoint, if its parent dies.
+    """Stop this worker if its parent dies: a run in its loop stops at the step boundary with a
+    checkpoint, as the parent's own ``_stop`` would stop it; anywhere else the worker simply ends
+    (every record write is atomic, and the run's lock dies with the process).
 
     Daemon workers are stopped only by a parent that exits normally. One killed alone (the
-    out-of-memory killer, ``kill`` of a script; Jupyter's restart signals the whole process group)
-    would leave orphans training the rest of the queue unseen, holding the runs' locks.
+    out-of-memory killer, ``kill`` of a script) would leave them training the rest of the queue unseen,
+    holding the runs' locks. Jupyter's restart is not such a case: it signals the whole process group.
     """
     parent = mp.parent_process()
     if parent is None:  # called in the parent's own process (the tests do)
         return
 
     def watch():
-        parent.join()  # returns when the parent's end of the sentinel pipe closes, however it died
-        os.kill(os.getpid(), signal.SIGTERM)  # the loop checkpoints at the step boundary and stops
+        parent.join()  # returns once the parent's sentinel closes, however it died
+        signal.raise_signal(signal.SIGTERM)  # the loop's handler where one is installed, else the end
 
     threading.Thread(target=watch, name="stop-with-parent", daemon=True).start()
 
