@@ -5,7 +5,9 @@ thread count. Side by side is ``nb.run_all`` (``parallel.train_side_by_side``): 
 thread per run. Both train the same full-profile GAN runs (two seeds, 400 steps each, no compile),
 so the ratio of their throughputs (steps per second over all runs) is what side by side buys. The
 start of each process (a few seconds to import torch and draw the frames) is counted, as a notebook
-pays it; runs much shorter than 400 steps measure mostly that.
+pays it; runs much shorter than 400 steps measure mostly that. So each run's cost per step is also
+read from its record, between the logged steps at 20% and 100% of the run, with start-up left out:
+what a long run pays.
 
     python benchmarks/bench_parallel.py [--steps 400] [--recipe vaegan] [--batch-size 16]
 """
@@ -29,7 +31,18 @@ from bench_io import save_json  # noqa: E402
 
 from vaegan_nb.config import make_config  # noqa: E402
 from vaegan_nb.parallel import train_side_by_side, workers_for  # noqa: E402
+from vaegan_nb.runs import RunRecord  # noqa: E402
 from vaegan_nb.training import train  # noqa: E402
+
+
+def ms_per_step(run_dir: Path, skip: float = 0.2) -> float:
+    """Milliseconds a step between the first logged step past ``skip`` of the run and its last."""
+    m = RunRecord(run_dir).metrics()
+    steps, wall = m["step"], m["wall_s"]
+    i = int((steps >= skip * steps[-1]).argmax())
+    if i >= len(steps) - 1:
+        raise ValueError(f"{run_dir}: too few logged steps to time after start-up ({len(steps)})")
+    return 1000 * (wall[-1] - wall[i]) / (steps[-1] - steps[i])
 
 
 def run(recipe: str = "vaegan", steps: int = 400, batch_size: int | None = None) -> dict:
@@ -46,12 +59,16 @@ def run(recipe: str = "vaegan", steps: int = 400, batch_size: int | None = None)
         train_side_by_side([(cfg, Path(tmp) / f"side{i}") for i, cfg in enumerate(cfgs)], workers=n,
                            progress=False)
         side = time.perf_counter() - t0
+        alone_ms = [ms_per_step(Path(tmp) / f"alone{i}") for i in range(n)]
+        side_ms = [ms_per_step(Path(tmp) / f"side{i}") for i in range(n)]
     total = steps * len(cfgs)
     return {"recipe": recipe, "runs": len(cfgs), "steps_per_run": steps, "batch_size": cfgs[0].train.batch_size,
             "threads_one_at_a_time": torch.get_num_threads(),
             "workers_side_by_side": n, "one_at_a_time_s": alone, "side_by_side_s": side,
             "steps_per_s_one_at_a_time": total / alone, "steps_per_s_side_by_side": total / side,
-            "ratio": alone / side}
+            "ratio": alone / side, "ms_per_step_one_at_a_time": alone_ms, "ms_per_step_side_by_side": side_ms,
+            # n runs step at once side by side, so its throughput per step is n / (their mean cost)
+            "ratio_per_step": sum(alone_ms) / sum(side_ms) * n}
 
 
 def table(r: dict) -> str:
@@ -59,7 +76,10 @@ def table(r: dict) -> str:
             f"({r['threads_one_at_a_time']} threads) {r['one_at_a_time_s']:.0f} s, "
             f"{r['steps_per_s_one_at_a_time']:.2f} steps/s; side by side ({r['workers_side_by_side']} processes, "
             f"1 thread each) {r['side_by_side_s']:.0f} s, {r['steps_per_s_side_by_side']:.2f} steps/s; "
-            f"{r['ratio']:.2f}x")
+            f"{r['ratio']:.2f}x\n"
+            f"  per step after start-up (20%-100% of each run): one at a time "
+            f"{', '.join(f'{ms:.0f}' for ms in r['ms_per_step_one_at_a_time'])} ms, side by side "
+            f"{', '.join(f'{ms:.0f}' for ms in r['ms_per_step_side_by_side'])} ms; {r['ratio_per_step']:.2f}x")
 
 
 def main() -> int:

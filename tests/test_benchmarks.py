@@ -58,3 +58,17 @@ def test_the_profile_splits_a_step_into_the_recipes_sub_steps():
     assert sum(ms for _, ms in r["substeps"]) == pytest.approx(r["wall_ms"], rel=0.1)
     assert 0 < r["kernels_ms"] + r["other_aten_ms"] <= r["wall_ms"] * 1.05
     assert "(6) feature matching: G" in profile_step.table(r)
+
+
+def test_the_per_step_cost_leaves_the_start_up_out(tmp_path):
+    import bench_parallel
+    from run_factory import make_run
+
+    # 30 s of start-up before step 10, then 0.5 s a step: only the steps from 20% of the run on count.
+    steps = list(range(0, 101, 10))
+    wall = [0.0] + [30.0 + 0.5 * (s - 10) for s in steps[1:]]
+    run = make_run(tmp_path, "r", steps=steps, metrics={"step": steps, "wall_s": wall})
+    assert bench_parallel.ms_per_step(run) == pytest.approx(500.0)
+    short = make_run(tmp_path, "short", steps=[0, 10], metrics={"step": [0, 10], "wall_s": [0.0, 30.0]})
+    with pytest.raises(ValueError, match="short"):
+        bench_parallel.ms_per_step(short)
