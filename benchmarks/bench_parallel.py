@@ -6,8 +6,8 @@ thread per run. Both train the same full-profile GAN runs (two seeds, 400 steps 
 so the ratio of their throughputs (steps per second over all runs) is what side by side buys. The
 start of each process (a few seconds to import torch and draw the frames) is counted, as a notebook
 pays it; runs much shorter than 400 steps measure mostly that. So each run's cost per step is also
-read from its record, between the logged steps at 20% and 100% of the run, with start-up left out:
-what a long run pays.
+read from its record, between the logged steps at 20% and 100% of the run: warm-up left out, in a run
+of this length. Later steps of a long run can cost more (docs/performance.md, "On CI's CPU").
 
     python benchmarks/bench_parallel.py [--steps 400] [--recipe vaegan] [--batch-size 16]
 """
@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,12 +37,16 @@ from vaegan_nb.training import train  # noqa: E402
 
 
 def ms_per_step(run_dir: Path, skip: float = 0.2) -> float:
-    """Milliseconds a step between the first logged step past ``skip`` of the run and its last."""
+    """Milliseconds a step between the first logged step at or after ``skip`` of the run and its last.
+
+    Side by side, a run that ends last trains its final steps alone, a little faster, inside this window.
+    """
     m = RunRecord(run_dir).metrics()
-    steps, wall = m["step"], m["wall_s"]
+    ok = np.isfinite(m["wall_s"])
+    steps, wall = m["step"][ok], m["wall_s"][ok]
     i = int((steps >= skip * steps[-1]).argmax())
     if i >= len(steps) - 1:
-        raise ValueError(f"{run_dir}: too few logged steps to time after start-up ({len(steps)})")
+        raise ValueError(f"{run_dir}: too few logged steps to time after warm-up ({len(steps)})")
     return 1000 * (wall[-1] - wall[i]) / (steps[-1] - steps[i])
 
 
@@ -77,7 +82,7 @@ def table(r: dict) -> str:
             f"{r['steps_per_s_one_at_a_time']:.2f} steps/s; side by side ({r['workers_side_by_side']} processes, "
             f"1 thread each) {r['side_by_side_s']:.0f} s, {r['steps_per_s_side_by_side']:.2f} steps/s; "
             f"{r['ratio']:.2f}x\n"
-            f"  per step after start-up (20%-100% of each run): one at a time "
+            f"  per step after warm-up (20%-100% of each run): one at a time "
             f"{', '.join(f'{ms:.0f}' for ms in r['ms_per_step_one_at_a_time'])} ms, side by side "
             f"{', '.join(f'{ms:.0f}' for ms in r['ms_per_step_side_by_side'])} ms; {r['ratio_per_step']:.2f}x")
 

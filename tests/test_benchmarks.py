@@ -60,15 +60,21 @@ def test_the_profile_splits_a_step_into_the_recipes_sub_steps():
     assert "(6) feature matching: G" in profile_step.table(r)
 
 
-def test_the_per_step_cost_leaves_the_start_up_out(tmp_path):
+def test_the_per_step_cost_leaves_the_warm_up_out(tmp_path):
     import bench_parallel
     from run_factory import make_run
 
-    # 30 s of start-up before step 10, then 0.5 s a step: only the steps from 20% of the run on count.
+    # 30 s before step 10, then 2 s a step to step 20, 1 s to step 30 and 0.5 s after: the window must
+    # start at the first logged step at or after 20% of the run, step 20 of 100: (10 x 1 + 70 x 0.5) / 80.
     steps = list(range(0, 101, 10))
-    wall = [0.0] + [30.0 + 0.5 * (s - 10) for s in steps[1:]]
+    wall = [0.0, 30.0, 50.0, 60.0] + [60.0 + 0.5 * (s - 30) for s in steps[4:]]
     run = make_run(tmp_path, "r", steps=steps, metrics={"step": steps, "wall_s": wall})
-    assert bench_parallel.ms_per_step(run) == pytest.approx(500.0)
+    assert bench_parallel.ms_per_step(run) == pytest.approx(1000 * 45 / 80)
+    # 20% of 95 steps is 19, between logged steps: the window starts at step 20 again.
+    steps95 = [*steps[:-1], 95]
+    wall95 = [*wall[:-1], wall[-2] + 0.5 * 5]
+    run95 = make_run(tmp_path, "r95", steps=steps95, metrics={"step": steps95, "wall_s": wall95})
+    assert bench_parallel.ms_per_step(run95) == pytest.approx(1000 * 42.5 / 75)
     short = make_run(tmp_path, "short", steps=[0, 10], metrics={"step": [0, 10], "wall_s": [0.0, 30.0]})
     with pytest.raises(ValueError, match="short"):
         bench_parallel.ms_per_step(short)
