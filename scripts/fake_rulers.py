@@ -24,20 +24,6 @@ BLURS = (0.5, 0.7, 1.0)
 NOISES = (4, 8, 16)
 
 
-def blurred(frames, sigma: float):
-    """A separable Gaussian blur of uint8 frames, edges repeated."""
-    import numpy as np
-
-    r = int(np.ceil(3 * sigma))
-    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
-    k /= k.sum()
-    h, w = frames.shape[1:3]
-    p = np.pad(frames.astype(np.float64), ((0, 0), (r, r), (r, r), (0, 0)), mode="edge")
-    p = sum(k[i] * p[:, i : i + h] for i in range(2 * r + 1))
-    p = sum(k[i] * p[:, :, i : i + w] for i in range(2 * r + 1))
-    return p.round().clip(0, 255).astype(np.uint8)
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("runs", nargs="*", type=Path, help="run directories with a timelapse (full profile)")
@@ -60,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     real_palette = diagnostics.palette_fidelity(test, ref)
     rng = np.random.default_rng(0)
     rows = [("real held-out frames", test)]
-    rows += [(f"real, blurred (sigma {s:g} px)", blurred(test, s)) for s in BLURS]
+    rows += [(f"real, blurred (sigma {s:g} px)", diagnostics.gaussian_blur(test, s)) for s in BLURS]
     rows += [(f"real, noise (sd {n})", (test + rng.normal(0, n, test.shape)).round().clip(0, 255).astype(np.uint8))
              for n in NOISES]
     rows += [("flat grey", np.full_like(test, 128)),

@@ -15,6 +15,7 @@ import argparse
 import datetime as _dt
 import math
 import platform
+import re
 import sys
 from pathlib import Path
 
@@ -117,6 +118,56 @@ def _spread(readings: list[C.Reading]) -> str:
     return "<br>".join(parts)
 
 
+def _verdict(k: int, n: int, ref: C.Reading | None) -> str:
+    verdict = "yes" if k >= REPRODUCES * n else "**no**"
+    if verdict != "yes" and ref is not None:
+        verdict += f"; {'yes' if ref.ok else 'no'} in the reference run"
+    return verdict
+
+
+def _row(claim: C.Claim, seeds: dict[int, dict[str, RunRecord]], blog: dict[int, str],
+         ref_readings: dict[int, C.Reading]) -> str:
+    """The claim's table row, read on every seed that has its runs."""
+    readings = [r for s in sorted(seeds) if (r := C.read_claim(claim, seeds[s])) is not None]
+    if not readings:
+        return (f"| {claim.number}. {claim.title} | {_cell(claim.target)} | 0/0 | not measured | "
+                f"{_cell(blog.get(claim.number, '-'))} | not measured |")
+    k, n = sum(r.ok for r in readings), len(readings)
+    return (f"| {claim.number}. {claim.title} | {_cell(claim.target)} | {k}/{n} | {_cell(_spread(readings))} | "
+            f"{_cell(blog.get(claim.number, '-'))} | {_verdict(k, n, ref_readings.get(claim.number))} |")
+
+
+CELL = re.compile(r"(?<!\\)\|")  # a cell border: a | not escaped as \|
+
+
+def update(text: str, numbers: list[int], seeds: dict[int, dict[str, RunRecord]],
+           reference: dict[str, RunRecord], note: str) -> str:
+    """``text`` (a rendered table) with the rows of ``numbers`` read again on ``seeds``, every row's target
+    and reference verdict as the code states them now, the reference section rendered again, and ``note``
+    under the header. For a claim whose readings changed but whose runs are not all at hand."""
+    blog = blog_values()
+    ref_readings = {c.number: r for c in C.CLAIMS if (r := C.read_claim(c, reference)) is not None}
+    lines = text.split("\n")
+    for claim in C.CLAIMS:
+        i = next(i for i, line in enumerate(lines) if line.startswith(f"| {claim.number}. "))
+        if claim.number in numbers:
+            missing = [s for s, runs in seeds.items() if C.read_claim(claim, runs) is None]
+            if missing or len(seeds) < 5:
+                raise SystemExit(f"claim {claim.number}: runs missing for seeds {missing or 'beyond ' + str(sorted(seeds))}")
+            lines[i] = _row(claim, seeds, blog, ref_readings)
+            continue
+        cells = CELL.split(lines[i])  # '', claim, target, rate, figures, blog, verdict, ''
+        k, n = map(int, cells[3].strip().split("/"))
+        cells[2], cells[6] = f" {_cell(claim.target)} ", f" {_verdict(k, n, ref_readings.get(claim.number))} "
+        lines[i] = "|".join(cells)
+    start = lines.index("## Reference runs") - 1
+    end = lines.index("## Runs") - 1
+    lines[start:end] = _reference_section(ref_readings, reference)
+    head = lines.index("| claim | target | rate | figures (min / median / max) | blog | reproduced |")
+    lines[head:head] = [note, ""]
+    return "\n".join(lines)
+
+
 def render(seeds: dict[int, dict[str, RunRecord]], note: str = "",
            reference: dict[str, RunRecord] | None = None) -> str:
     blog = blog_values()
@@ -142,17 +193,7 @@ def render(seeds: dict[int, dict[str, RunRecord]], note: str = "",
         "|---|---|---|---|---|---|",
     ]
     for claim in C.CLAIMS:
-        readings = [r for s in sorted(seeds) if (r := C.read_claim(claim, seeds[s])) is not None]
-        if not readings:
-            out.append(f"| {claim.number}. {claim.title} | {_cell(claim.target)} | 0/0 | not measured | "
-                       f"{_cell(blog.get(claim.number, '-'))} | not measured |")
-            continue
-        k, n = sum(r.ok for r in readings), len(readings)
-        verdict = "yes" if k >= REPRODUCES * n else "**no**"
-        if verdict != "yes" and claim.number in ref_readings:
-            verdict += f"; {'yes' if ref_readings[claim.number].ok else 'no'} in the reference run"
-        out.append(f"| {claim.number}. {claim.title} | {_cell(claim.target)} | {k}/{n} | {_cell(_spread(readings))} | "
-                   f"{_cell(blog.get(claim.number, '-'))} | {verdict} |")
+        out.append(_row(claim, seeds, blog, ref_readings))
     if ref_readings:
         out += _reference_section(ref_readings, reference)
     out += ["", "## Runs", ""]
@@ -182,8 +223,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reference", type=Path, default=R.COMMITTED, help=f"reference runs (default {R.COMMITTED})")
     ap.add_argument("--note", default="", help="a paragraph to print under the header (e.g. machine load)")
     ap.add_argument("-o", "--output", default=str(ROOT / "docs" / "phenomena.md"), help="'-' for stdout")
+    ap.add_argument("--update", nargs="*", type=int, metavar="CLAIM",
+                    help="read only these claims' rows again in the existing table (their runs on all five seeds "
+                         "at hand); keep the other rows' figures, and set every row's target and reference "
+                         "verdict as the code states them now; needs --note to say so")
     args = ap.parse_args(argv)
     seeds = load_seeds(args.root, args.notebook_runs)
+    if args.update is not None:
+        if not args.note:
+            ap.error("--update needs a --note that says which rows were read again, when, and why")
+        out = Path(args.output if args.output != "-" else ROOT / "docs" / "phenomena.md")
+        text = update((ROOT / "docs" / "phenomena.md").read_text(), args.update, seeds,
+                      R.committed(args.reference), args.note)
+        if args.output == "-":
+            sys.stdout.write(text)
+        else:
+            out.write_text(text)
+            print(f"wrote {out}")
+        return 0
     if not seeds:
         print(f"no finished run records under {args.root}/seed*/", file=sys.stderr)
         return 2

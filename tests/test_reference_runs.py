@@ -10,7 +10,7 @@ checked, loosely; where the record's provenance names this machine's torch, nump
 model, the first 10% must agree exactly (6,000 steps in all, about 7 minutes on two cores). The
 committed records were exported before their provenance named the CPU model, so until they are made
 again that check cannot know its machine and is skipped.
-Claim 6 read on the committed sweep: its growth half is met, its order half is not.
+Claim 6 read on the committed sweep, as issue 34 restated it: both its halves are met.
 """
 
 from __future__ import annotations
@@ -86,13 +86,16 @@ def test_on_the_reference_sweep_a_larger_beta_does_not_stop_the_klds_growth():
     assert len(growth) == len(reference.BETAS) and min(growth.values()) >= 1.5, growth
 
 
-def test_on_the_reference_sweep_the_codes_at_beta_2_end_further_out_than_at_beta_1():
-    # What keeps claim 6 from being met there (notebook 03 says so): 2.00 against 1.69 times the shell,
-    # while from beta 2 up the codes come nearer the origin as beta rises.
-    z = {k: v for k, v in _claim6_on_the_reference_sweep().figures.items() if k.startswith("|z|")}
+def test_on_the_reference_sweep_the_codes_come_nearer_the_origin_as_beta_rises_as_a_trend_not_a_strict_order():
+    # Claim 6's order half as restated (issue 34): a rank correlation of beta and the codes' distance of
+    # at most -0.8. The sweep meets it although its codes at beta 2 end further out than at beta 1 (2.00
+    # against 1.69 times the shell, notebook 03), which the strict order it replaced did not allow.
+    reading = _claim6_on_the_reference_sweep()
+    z = {k: v for k, v in reading.figures.items() if k.startswith("|z|")}
     beta_of = {f"|z|/sqrt(d), beta {b:g}": b for b in reference.BETAS}
     by_beta = [z[k] for k in sorted(z, key=beta_of.get)]
-    assert by_beta[2] > 1.05 * by_beta[1] and by_beta[2] > by_beta[3] > by_beta[4] and by_beta[0] == max(by_beta), z
+    assert by_beta[2] > 1.05 * by_beta[1], z
+    assert reading.figures["rank correlation, beta vs |z|"] <= claims.ORDER_TREND and reading.ok, reading.figures
 
 
 def test_a_changed_number_in_a_record_is_caught(tmp_path):

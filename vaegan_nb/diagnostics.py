@@ -270,6 +270,68 @@ def hue_families(frames: np.ndarray) -> np.ndarray:
     return np.where(held.all(axis=1), 1, starts.sum(axis=1))
 
 
+# --- looks like frames (claim 9's ruler) ---------------------------------------------------------
+# Issue 34's decision: a batch looks like frames when both its texture and its colours pass, each
+# against real frames of the same number measured the same way. docs/fakes.md ("Which ruler?") shows
+# where the bars fall: a 0.7 px blur of real frames passes both, the mean frame and a plain GAN's grey
+# streaks fail texture, the BN cheat's smeared hues fail colour.
+
+TEXTURE_BAR = 5.0  # patch distance: at most this many times the real frames' own
+COLOUR_BAR = 1.5  # hue bins per frame: at most this many times the real frames'
+
+
+def gaussian_blur(frames: np.ndarray, sigma: float) -> np.ndarray:
+    """uint8 frames blurred by a separable Gaussian of ``sigma`` pixels, edges repeated: real frames made
+    worse on purpose, to see where a ruler's bar falls (docs/fakes.md, "Which ruler?")."""
+    f = _as_batch(frames)
+    if not sigma > 0:
+        raise ValueError(f"sigma={sigma!r}: must be positive")
+    r = int(np.ceil(3 * sigma))
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    k /= k.sum()
+    h, w = f.shape[1:3]
+    p = np.pad(f.astype(np.float64), ((0, 0), (r, r), (r, r), (0, 0)), mode="edge")
+    p = sum(k[i] * p[:, i : i + h] for i in range(2 * r + 1))
+    p = sum(k[i] * p[:, :, i : i + w] for i in range(2 * r + 1))
+    return p.round().clip(0, 255).astype(np.uint8)
+
+
+def likeness_bars(real: np.ndarray, n: int) -> dict[str, float]:
+    """The bars of ``frame_likeness`` for batches of ``n`` against ``real``, to compute once for many
+    batches. The first ``n`` real frames are the yardstick (held-out frames, as many as the batch, since
+    the patch distance shrinks with the batch), the rest the reference that both are compared with
+    (at least as many again; 64 + 256 for a batch of 64)."""
+    r = _as_batch(real)
+    if n < 1:
+        raise ValueError("frame_likeness needs at least one frame in the batch")
+    if len(r) < 2 * n:
+        raise ValueError(f"frame_likeness: {len(r)} real frames for a batch of {n}; it needs at least {2 * n} "
+                         f"({n} held out as the yardstick, the rest as the reference)")
+    return {"patch bar": TEXTURE_BAR * patch_distance(r[:n], r[n:]),
+            "hue bar": COLOUR_BAR * float(hue_spread(r[:n]).mean())}
+
+
+def frame_likeness(batch: np.ndarray, real: np.ndarray, bars: dict[str, float] | None = None) -> dict[str, float]:
+    """The two figures of ``looks_like_frames`` and their bars (``likeness_bars`` says how ``real`` is
+    split; pass its result as ``bars`` when you score many batches against the same real frames)."""
+    f = _as_batch(batch)
+    bars = likeness_bars(real, len(f)) if bars is None else bars
+    return {"patch distance": patch_distance(f, _as_batch(real)[len(f):]), "patch bar": bars["patch bar"],
+            "hue bins": float(hue_spread(f).mean()), "hue bar": bars["hue bar"]}
+
+
+def likeness_passes(figures: dict[str, float]) -> bool:
+    """Whether figures of ``frame_likeness`` pass both bars."""
+    return figures["patch distance"] <= figures["patch bar"] and figures["hue bins"] <= figures["hue bar"]
+
+
+def looks_like_frames(batch: np.ndarray, real: np.ndarray) -> bool:
+    """Whether a batch looks like the ``real`` frames: its patches lie at most ``TEXTURE_BAR`` times as far
+    from them as real frames' own, and its frames cover at most ``COLOUR_BAR`` times as many hue bins.
+    Works on any footage; ``frame_likeness`` says how ``real`` is split and gives the figures."""
+    return likeness_passes(frame_likeness(batch, real))
+
+
 # --- latent norms -------------------------------------------------------------------------------
 
 

@@ -299,6 +299,24 @@ def sample_grid(frames: np.ndarray, title: str = "", nrow: int | None = None) ->
     return fig
 
 
+def likeness_gallery(rows: Sequence[tuple[str, np.ndarray]], real: np.ndarray, per_row: int = 8) -> Figure:
+    """Batches, a row each, with the two figures of ``diagnostics.frame_likeness`` against ``real`` and
+    the verdict under each: does the ruler agree with the eye? Each batch is scored whole; the row shows
+    its first ``per_row`` samples."""
+    if not rows:
+        raise ValueError("likeness_gallery needs at least one (name, batch) row")
+    fig = Figure(figsize=(8.0, 1.25 * len(rows) + 0.3), layout="constrained")
+    for ax, (name, batch) in zip(fig.subplots(len(rows), 1, squeeze=False)[:, 0], rows, strict=True):
+        f = diagnostics.frame_likeness(batch, real)
+        verdict = "looks like frames" if diagnostics.likeness_passes(f) else "does not look like frames"
+        ax.imshow(grid_frames(np.asarray(batch[:per_row], dtype=np.uint8), nrow=per_row, scale=1)[0],
+                  interpolation="nearest")
+        ax.set_axis_off()
+        ax.set_title(f"{name}: patch distance {f['patch distance']:.4f} (bar {f['patch bar']:.4f}), hue bins "
+                     f"{f['hue bins']:.1f} (bar {f['hue bar']:.1f}): {verdict}", fontsize="small", loc="left")
+    return fig
+
+
 # --- our curves beside the blog's ---------------------------------------------------------------
 
 BlogPanel = tuple[RunLike, str, str, str, str]  # (run, our column, blog figure, blog series, title)
