@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/claim9_probe.py                 # seeds 0 and 1, each probe beside its control
     .venv/bin/python scripts/claim9_probe.py --seeds 2 3 4   # more seeds, after the rule said so
+    .venv/bin/python scripts/claim9_probe.py --read          # the rule's figures for every finished pair
 
 The decision rule was written in docs/fakes.md ("Claim 9 decided") before these runs. The probe goes to
 data/runs/probes/disc_hidden512/seed<S>; the control is the profile's own BN cheat of the same seed,
@@ -34,11 +35,55 @@ def jobs(seeds):
     return out
 
 
+WINDOW = (0.2, 0.8)  # the share of the run whose steps are timed: past warm-up, both runs still side by side
+
+
+def ms_per_step(rec) -> float:
+    """Milliseconds a step over the steps in WINDOW of the run."""
+    import numpy as np
+
+    m = rec.metrics()
+    ok = np.isfinite(m["wall_s"])
+    steps, wall = m["step"][ok], m["wall_s"][ok]
+    total = steps[-1]
+    a, b = (int(np.argmin(np.abs(steps - f * total))) for f in WINDOW)
+    return 1000 * (wall[b] - wall[a]) / (steps[b] - steps[a])
+
+
+def read(seeds) -> None:
+    """For each seed whose probe and control are finished: claim 9's reading, claims 7 and 8's figures, and
+    the step cost of the probe over the control's."""
+    from vaegan_nb import claims
+    from vaegan_nb.runs import RunRecord
+
+    CLAIM9 = next(c for c in claims.CLAIMS if c.number == 9)  # noqa: N806
+    for (_, probe_dir), (_, control_dir), s in zip(jobs(seeds)[::2], jobs(seeds)[1::2], seeds, strict=True):
+        recs = {}
+        for name, d in (("probe", probe_dir), ("control", control_dir)):
+            if (d / "config.json").is_file() and RunRecord(d).finished:
+                recs[name] = RunRecord(d)
+        if len(recs) < 2:
+            print(f"seed {s}: not finished")
+            continue
+        for name, rec in recs.items():
+            c9 = claims.likeness_reading(rec)
+            c8 = claims.final(rec, "pixel_test") / claims.mean_frame_mse(rec)
+            print(f"seed {s} {name:7s}: claim 9 {'met' if claims.read_claim(CLAIM9, {'aegan_bn': rec}).ok else 'not met'}; "
+                  + "; ".join(f"{k} {v:.3g}" for k, v in c9.items())
+                  + f"; batch KLD max {claims.peak(rec, 'kld_batch'):.3f}; pixel_test / mean frame {c8:.3f}; "
+                  f"{ms_per_step(rec):.0f} ms a step", flush=True)
+        print(f"seed {s}: probe's step cost / control's {ms_per_step(recs['probe']) / ms_per_step(recs['control']):.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", nargs="*", type=int, default=[0, 1])
+    ap.add_argument("--read", action="store_true", help="read the finished pairs, train nothing")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT / "scripts"))
+    if args.read:
+        read(args.seeds)
+        return 0
     from vaegan_nb.parallel import train_side_by_side
 
     train_side_by_side(jobs(args.seeds), workers=2, longest_first=False)
