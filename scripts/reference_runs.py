@@ -4,6 +4,7 @@
     .venv/bin/python scripts/reference_runs.py --set bn       # only the BN cheat at the blog's pace
     .venv/bin/python scripts/reference_runs.py --list         # the runs and their settings, train nothing
     .venv/bin/python scripts/reference_runs.py --set bn --park   # copy unfinished runs where git keeps them
+    .venv/bin/python scripts/reference_runs.py --set bn --read   # claim 9's figures at every 10%, so far
 
 ``make reference-runs`` runs it. The runs train into data/runs/reference/<name> (git-ignored: their
 checkpoints and full timelapses), two at a time with one thread each, as ``make phenomena`` trains.
@@ -57,11 +58,42 @@ def unpark(name: str) -> None:
         print(f"carrying on from {(PARKED / name).relative_to(ROOT)}", flush=True)
 
 
+def read_bn(rec) -> list[str]:
+    """A markdown table of a BN-cheat run at every 10% of its configured length that it has reached: the
+    held-out pixel error over the mean frame's, the largest batch KLD so far, the fakes' two "looks like
+    frames" figures over their bars (``diagnostics.frame_likeness``), their diversity and duplicates."""
+    import numpy as np
+
+    from vaegan_nb import claims, diagnostics
+
+    m, tl = rec.metrics(), rec.timelapse()
+    real = claims.real_frames_for_likeness(rec, tl["frames"].shape[1])
+    bars = diagnostics.likeness_bars(real, tl["frames"].shape[1])
+    base = claims.mean_frame_mse(rec)
+    rows = ["| step | pixel_test / mean frame | batch KLD, max so far | patch distance / bar | hue bins / bar "
+            "| looks like frames | diversity | near-duplicates or blank |", "|---|---|---|---|---|---|---|---|"]
+    total = rec.config.train.steps
+    for k in range(1, 11):
+        step = total * k // 10
+        i = int(np.searchsorted(tl["steps"], step))
+        if i >= len(tl["steps"]) or tl["steps"][i] != step:
+            break
+        f = tl["frames"][i]
+        fig = diagnostics.frame_likeness(f, real, bars)
+        j = int(np.searchsorted(m["step"], step))
+        rows.append(f"| {step:,} | {m['pixel_test'][j] / base:.2f} | {np.nanmax(m['kld_batch'][: j + 1]):.3f} | "
+                    f"{fig['patch distance'] / fig['patch bar']:.2f} | {fig['hue bins'] / fig['hue bar']:.2f} | "
+                    f"{'yes' if diagnostics.likeness_passes(fig) else 'no'} | {diagnostics.diversity(f):.3f} | "
+                    f"{diagnostics.collapsed_samples(f).mean():.0%} |")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", choices=("all", *_sets()), default="all", help="which runs (default all)")
     ap.add_argument("--list", action="store_true", help="print the runs and their settings, train nothing")
     ap.add_argument("--park", action="store_true", help="copy the unfinished runs to data/reference_runs_unfinished/")
+    ap.add_argument("--read", action="store_true", help="print each BN run's figures at every 10%% reached")
     ap.add_argument("--jobs", type=int, default=2, help="trainings at once (default 2, one thread each)")
     args = ap.parse_args(argv)
 
@@ -73,6 +105,14 @@ def main(argv: list[str] | None = None) -> int:
         for name, cfg in cfgs.items():
             t = cfg.train
             print(f"{name:22s} recipe={t.recipe} steps={t.steps} lr={t.lr:g} beta={t.beta:g} seed={t.seed}")
+        return 0
+    if args.read:
+        from vaegan_nb.runs import RunRecord
+
+        for name in cfgs:
+            d = reference.COMMITTED / name if (reference.COMMITTED / name).is_dir() else WORK / name
+            if name.startswith("aegan_bn") and (d / "config.json").is_file():
+                print(f"\n{name} ({d.relative_to(ROOT)}):\n" + "\n".join(read_bn(RunRecord(d))))
         return 0
     if args.park:
         for name in cfgs:
