@@ -1,0 +1,42 @@
+"""A reference run longer than a working session is parked for a commit and carried on from there."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from run_factory import make_run
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "reference_runs.py"
+
+
+@pytest.fixture
+def script(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("reference_runs", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    monkeypatch.setattr(mod, "WORK", tmp_path / "work")
+    monkeypatch.setattr(mod, "PARKED", tmp_path / "parked")
+    monkeypatch.setattr(mod, "ROOT", tmp_path)
+    return mod
+
+
+def test_an_unfinished_run_is_parked_with_what_resuming_needs_and_carried_on_from_there(script, tmp_path):
+    run = make_run(script.WORK, "bn", state="running")
+    (run / "checkpoints").mkdir()
+    (run / "checkpoints" / "last.pt").write_bytes(b"weights")
+    (run / "timelapse.prev.npz").write_bytes(b"a spare")
+    parked = script.park("bn")
+    assert sorted(str(p.relative_to(parked)) for p in parked.rglob("*") if p.is_file()) == sorted(script.PARKED_FILES)
+    script.unpark("bn")  # this machine has its own copy: nothing is overwritten
+    assert (run / "timelapse.prev.npz").exists()
+    import shutil
+
+    shutil.rmtree(run)
+    script.unpark("bn")  # a fresh machine: carry on from the parked copy
+    assert (run / "checkpoints" / "last.pt").read_bytes() == b"weights"
+
+
+def test_a_finished_run_is_exported_not_parked(script):
+    make_run(script.WORK, "bn", state="finished")
+    with pytest.raises(SystemExit, match="finished: export it"):
+        script.park("bn")
