@@ -45,11 +45,11 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    from vaegan_nb import claims, diagnostics, plots
+    from vaegan_nb import claims, data, diagnostics, plots
     from vaegan_nb.runs import RunRecord
 
     rec = RunRecord(args.run)
-    train, test = claims._frames(rec)
+    train, test = data.load_frames(rec.config.data)
     real = claims.real_frames_for_likeness(rec, 64)
     bars = diagnostics.likeness_bars(real, 64)
     other = test[64:128]  # real held-out frames that are not the yardstick

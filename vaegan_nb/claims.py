@@ -255,9 +255,8 @@ def _claim8(r: Mapping[str, RunRecord]) -> Reading:
 
 
 def collapse_reading(rec: RunRecord) -> dict[str, float]:
-    """Claim 9's figures: the fakes' best palette fidelity (relative to real frames), when, and what
-    happened to their diversity and duplicates afterwards."""
-    from . import diagnostics
+    """Claim 9's earlier figures, kept as a diagnostic (notebook 04 prints them): the fakes' best palette
+    fidelity (relative to real frames), when, and what happened to their diversity and duplicates after."""
 
     tl = rec.timelapse()
     steps, frames = tl["steps"], tl["frames"]
@@ -265,14 +264,21 @@ def collapse_reading(rec: RunRecord) -> dict[str, float]:
     pal = np.interp(steps, m["step"][np.isfinite(m["palette"])], m["palette"][np.isfinite(m["palette"])])
     rel = pal / real_palette_fidelity(rec)
     best = int(np.argmax(rel))
-    div = np.array([diagnostics.diversity(f) for f in frames])
-    # The fall is measured from diversity's highest point at or after the palette peak.
-    p = best + int(np.argmax(div[best:]))
-    drop = 1 - div[p:].min() / div[p] if div[p] > 0 else 0.0
-    # Strictly after the peak: samples that were already alike when the fakes looked best are no collapse.
-    dups = max((float(diagnostics.collapsed_samples(f).mean()) for f in frames[best + 1:]), default=0.0)
     return {"palette peak / real": float(rel[best]), "palette peak step": float(steps[best]),
-            "diversity drop after": float(drop), "duplicate share after": dups}
+            **_collapse_after(frames, best)}
+
+
+def _collapse_after(frames: np.ndarray, at: int) -> dict[str, float]:
+    """Claim 9's second half from snapshot ``at`` on: how far diversity fell from its highest point at or
+    after it, and the largest share of near-duplicate or blank samples strictly after it (samples already
+    alike when the fakes looked best are no collapse)."""
+    from . import diagnostics
+
+    div = np.array([diagnostics.diversity(f) for f in frames])
+    p = at + int(np.argmax(div[at:]))
+    drop = 1 - div[p:].min() / div[p] if div[p] > 0 else 0.0
+    dups = max((float(diagnostics.collapsed_samples(f).mean()) for f in frames[at + 1:]), default=0.0)
+    return {"diversity drop after": float(drop), "duplicate share after": dups}
 
 
 def likeness_reading(rec: RunRecord) -> dict[str, float]:
@@ -291,17 +297,12 @@ def likeness_reading(rec: RunRecord) -> dict[str, float]:
     worse = np.array([max(f["patch distance"] / f["patch bar"], f["hue bins"] / f["hue bar"]) for f in figs])
     passing = np.nonzero(worse <= 1.0)[0]
     at = int(passing[0]) if len(passing) else int(np.argmin(worse))
-    div = np.array([diagnostics.diversity(f) for f in frames])
-    p = at + int(np.argmax(div[at:]))  # the fall is measured from diversity's highest point from there on
-    drop = 1 - div[p:].min() / div[p] if div[p] > 0 else 0.0
-    # Strictly after: samples that were already alike when the fakes looked best are no collapse.
-    dups = max((float(diagnostics.collapsed_samples(f).mean()) for f in frames[at + 1:]), default=0.0)
     best = figs[at]
     return {"patch distance / bar, nearest": best["patch distance"] / best["patch bar"],
             "hue bins / bar, nearest": best["hue bins"] / best["hue bar"],
             "nearest step": float(steps[at]),
             "first step that looks like frames": float(steps[at]) if len(passing) else float("inf"),
-            "diversity drop after": float(drop), "duplicate share after": dups}
+            **_collapse_after(frames, at)}
 
 
 def real_frames_for_likeness(rec: RunRecord, n: int) -> np.ndarray:
