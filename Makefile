@@ -37,8 +37,9 @@ bench: setup
 phenomena: setup
 	$(PY) scripts/claims_full.py
 
-# The longer runs committed under data/reference_runs/ for a claim the full profile's budget cannot show
-# (claim 6; docs/beta_sweep.md): five 12,000-step runs, about 85 minutes on two cores.
+# The longer runs committed under data/reference_runs/ for a claim the full profile's budget cannot show:
+# claim 6's five 12,000-step runs, about 85 minutes on two cores (docs/beta_sweep.md), and claim 9's BN
+# cheat at the blog's learning rate, two 30,000-step runs of about two hours each (docs/fakes.md).
 reference-runs: setup
 	$(PY) scripts/reference_runs.py
 
