@@ -56,8 +56,8 @@ def read(seeds) -> None:
     from vaegan_nb import claims
     from vaegan_nb.runs import RunRecord
 
-    CLAIM9 = next(c for c in claims.CLAIMS if c.number == 9)  # noqa: N806
-    for (_, probe_dir), (_, control_dir), s in zip(jobs(seeds)[::2], jobs(seeds)[1::2], seeds, strict=True):
+    pairs = jobs(seeds)
+    for (_, probe_dir), (_, control_dir), s in zip(pairs[::2], pairs[1::2], seeds, strict=True):
         recs = {}
         for name, d in (("probe", probe_dir), ("control", control_dir)):
             if (d / "config.json").is_file() and RunRecord(d).finished:
@@ -68,7 +68,7 @@ def read(seeds) -> None:
         for name, rec in recs.items():
             c9 = claims.likeness_reading(rec)
             c8 = claims.final(rec, "pixel_test") / claims.mean_frame_mse(rec)
-            print(f"seed {s} {name:7s}: claim 9 {'met' if claims.read_claim(CLAIM9, {'aegan_bn': rec}).ok else 'not met'}; "
+            print(f"seed {s} {name:7s}: claim 9 {'met' if claims.read_claim(claims.claim(9), {'aegan_bn': rec}).ok else 'not met'}; "
                   + "; ".join(f"{k} {v:.3g}" for k, v in c9.items())
                   + f"; batch KLD max {claims.peak(rec, 'kld_batch'):.3f}; pixel_test / mean frame {c8:.3f}; "
                   f"{ms_per_step(rec):.0f} ms a step", flush=True)

@@ -39,8 +39,7 @@ def readings(runs: dict) -> dict[str, float | bool]:
 
     out: dict[str, float | bool] = {}
     for number in (3, 7, 9):
-        claim = next(c for c in claims.CLAIMS if c.number == number)
-        r = claims.read_claim(claim, runs)
+        r = claims.read_claim(claims.claim(number), runs)
         out[f"claim {number} met"] = r.ok
         out.update({f"claim {number}: {k}": v for k, v in r.figures.items()})
     out["claim 2 (first half): KLD end / 5%"] = claims.growth(runs["vaegan"], "kld")
@@ -78,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         steps = args.steps
         if steps is None:
             calib = train(make_config(recipe, args.profile, device=args.device, compile="off", steps=args.calibrate,
-                                      log_every=1, snapshot_every=args.calibrate), args.out / f"{recipe}_calibration",
+                                      # the run's own cadence of held-out checks, as near as a short run allows
+                                      log_every=(le := max(1, min(cfg.train.log_every, args.calibrate // 3))),
+                                      snapshot_every=args.calibrate // le * le), args.out / f"{recipe}_calibration",
                           progress=False, frames=split)
             per_step = _step_seconds(calib)
             every = cfg.train.log_every

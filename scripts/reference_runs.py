@@ -54,7 +54,7 @@ def park(name: str) -> Path:
 def unpark(name: str) -> None:
     """Start from a parked run when this machine has none of its own."""
     if (PARKED / name / "config.json").is_file() and not (WORK / name / "config.json").is_file():
-        shutil.copytree(PARKED / name, WORK / name)
+        shutil.copytree(PARKED / name, WORK / name, dirs_exist_ok=True)
         print(f"carrying on from {(PARKED / name).relative_to(ROOT)}", flush=True)
 
 
@@ -134,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
                        longest_first=False)
     print(f"{len(cfgs)} runs ready in {(time.perf_counter() - t0) / 60:.0f} min", flush=True)
     for name in cfgs:
-        print(f"exported {reference.export(WORK / name, reference.COMMITTED / name).relative_to(ROOT)}")
+        out = reference.export(WORK / name, reference.COMMITTED / name, *reference.keep(name))
+        print(f"exported {out.relative_to(ROOT)}")
         shutil.rmtree(PARKED / name, ignore_errors=True)
     return 0
 

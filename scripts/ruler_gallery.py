@@ -27,11 +27,8 @@ def _nearest(frames, real, bars):
     """The index of the batch that comes nearest to passing both bars."""
     from vaegan_nb import diagnostics
 
-    def worse(f):
-        fig = diagnostics.frame_likeness(f, real, bars)
-        return max(fig["patch distance"] / fig["patch bar"], fig["hue bins"] / fig["hue bar"])
-
-    return min(range(len(frames)), key=lambda i: worse(frames[i]))
+    return min(range(len(frames)), key=lambda i: diagnostics.likeness_margin(
+        diagnostics.frame_likeness(frames[i], real, bars)))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -240,6 +240,7 @@ def test_turf_frames_and_a_light_blur_look_like_frames_a_blur_grey_the_mean_fram
     real, other = _turf_real_and_held_out()
     assert D.looks_like_frames(other, real)
     assert D.looks_like_frames(D.gaussian_blur(other, 0.5), real)
+    assert D.looks_like_frames(D.gaussian_blur(other, 0.7), real)  # docs/fakes.md: the bar lies past 0.7 px
     assert not D.looks_like_frames(D.gaussian_blur(other, 1.5), real)
     assert not D.looks_like_frames(np.full_like(other, 128), real)
     mean_frame = np.broadcast_to(real[64:].mean(0).round().astype(np.uint8), other.shape)
@@ -272,7 +273,9 @@ def _footage(tmp_path, pattern: str, seconds: int) -> np.ndarray:
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i", pattern,
                     "-t", str(seconds), "-g", "10", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(video)],
                    check=True)
-    frames = footage.read_video(video, 24, 40, keyframes=False, fps=10)
+    # Two frames a second, so that no frame is a near copy of the next (the video runs at 10), shuffled
+    # so that the yardstick, the reference and the batch come from the whole video alike.
+    frames = footage.read_video(video, 24, 40, keyframes=False, fps=2)
     frames = frames[0] if isinstance(frames, tuple) else frames
     return frames[np.random.default_rng(0).permutation(len(frames))]
 
@@ -284,7 +287,7 @@ def _footage(tmp_path, pattern: str, seconds: int) -> np.ndarray:
     "testsrc2=size=160x96:rate=10",
 ])
 def test_on_footage_that_is_not_turf_real_frames_pass_and_blur_grey_and_noise_fail(tmp_path, pattern):
-    frames = _footage(tmp_path, pattern, seconds=13)
+    frames = _footage(tmp_path, pattern, seconds=64)
     real, other = frames[:96], frames[96:128]  # a batch of 32: 32 held out, 64 as the reference
     assert D.looks_like_frames(other, real)
     assert not D.looks_like_frames(D.gaussian_blur(other, 1.5), real)
@@ -304,3 +307,20 @@ def test_frame_likeness_gives_its_figures_and_bars_and_says_what_it_needs():
         D.frame_likeness(other[:0], real)
     with pytest.raises(ValueError, match="sigma"):
         D.gaussian_blur(other, 0)
+    with pytest.raises(ValueError, match="bars made for batches of 64, given a batch of 32"):
+        D.frame_likeness(other[:32], real, D.likeness_bars(real, 64))
+
+
+def test_a_zero_bar_is_passed_only_by_a_zero_figure():
+    grey_bars = {"patch distance": 0.001, "patch bar": 0.01, "hue bar": 0.0}  # real frames without colour
+    assert D.likeness_passes({**grey_bars, "hue bins": 0.0})
+    assert not D.likeness_passes({**grey_bars, "hue bins": 0.5}) and D.likeness_margin({**grey_bars, "hue bins": 0.5}) == np.inf
+
+
+def test_patch_distance_reads_a_reference_changed_in_place_anew():
+    from vaegan_nb import data
+
+    ref, real = data.turf_frames(128, 24, 40, 0), data.turf_frames(32, 24, 40, 1)
+    before = D.patch_distance(real, ref)
+    ref[:] = 128  # the same array, now flat grey: the cached quantiles must not be reused
+    assert D.patch_distance(real, ref) > 10 * before

@@ -218,11 +218,21 @@ def _claim5(r: Mapping[str, RunRecord]) -> Reading:
     return Reading(share <= 0.10, {"D loss < 0.05 at (share of the run)": share})
 
 
+def _ranks(v) -> np.ndarray:
+    """Ranks from 1, ties given their mean rank."""
+    v = np.asarray(v, dtype=np.float64)
+    return np.array([(v < x).sum() + ((v == x).sum() + 1) / 2 for x in v])
+
+
 def spearman(x, y) -> float:
-    """Spearman's rank correlation of two sequences without ties (betas and distances have none)."""
-    rx, ry = (np.argsort(np.argsort(np.asarray(v, dtype=np.float64))) for v in (x, y))
-    n = len(rx)
-    return float(1 - 6 * ((rx - ry) ** 2).sum() / (n * (n * n - 1)))
+    """Spearman's rank correlation (Pearson's on mean ranks); NaN when a value is not finite, so a claim
+    read on it fails."""
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        return float("nan")
+    rx, ry = _ranks(x), _ranks(y)
+    rx, ry = rx - rx.mean(), ry - ry.mean()
+    den = np.sqrt((rx**2).sum() * (ry**2).sum())
+    return float((rx * ry).sum() / den) if den > 0 else float("nan")
 
 
 # Issue 34's restatement: the order half is a trend, not a strict order between neighbours. The blog's
@@ -282,10 +292,10 @@ def _collapse_after(frames: np.ndarray, at: int) -> dict[str, float]:
 
 
 def likeness_reading(rec: RunRecord) -> dict[str, float]:
-    """Claim 9's figures, with issue 34's ruler: where the fixed-noise fakes came nearest to looking like
-    frames (``diagnostics.frame_likeness`` against the run's own held-out frames), the first step at
-    which they did (inf if never), and what happened to their diversity and duplicates after it (after
-    the nearest snapshot when they never did)."""
+    """Claim 9's figures, with issue 34's ruler (``diagnostics.frame_likeness`` against the run's own
+    held-out frames): the first snapshot at which the fixed-noise fakes looked like frames, or where they
+    came nearest (the lowest ``likeness_margin``) if they never did ("nearest" then); its two figures over
+    their bars; and what happened to their diversity and duplicates after it."""
     from . import diagnostics
 
     tl = rec.timelapse()
@@ -293,8 +303,7 @@ def likeness_reading(rec: RunRecord) -> dict[str, float]:
     real = real_frames_for_likeness(rec, frames.shape[1])
     bars = diagnostics.likeness_bars(real, frames.shape[1])
     figs = [diagnostics.frame_likeness(f, real, bars) for f in frames]
-    # How far a snapshot is from passing: the worse of its two figures over its bar (<= 1 passes both).
-    worse = np.array([max(f["patch distance"] / f["patch bar"], f["hue bins"] / f["hue bar"]) for f in figs])
+    worse = np.array([diagnostics.likeness_margin(f) for f in figs])
     passing = np.nonzero(worse <= 1.0)[0]
     at = int(passing[0]) if len(passing) else int(np.argmin(worse))
     best = figs[at]
@@ -351,6 +360,11 @@ CLAIMS: tuple[Claim, ...] = (
 )
 
 RUN_NAMES = tuple(dict.fromkeys(n for c in CLAIMS for n in c.runs))
+
+
+def claim(number: int) -> Claim:
+    """The claim numbered ``number``."""
+    return next(c for c in CLAIMS if c.number == number)
 
 
 def read_claim(claim: Claim, runs: Mapping[str, RunRecord]) -> Reading | None:

@@ -306,8 +306,9 @@ def likeness_gallery(rows: Sequence[tuple[str, np.ndarray]], real: np.ndarray, p
     if not rows:
         raise ValueError("likeness_gallery needs at least one (name, batch) row")
     fig = Figure(figsize=(8.0, 1.25 * len(rows) + 0.3), layout="constrained")
+    bars = {n: diagnostics.likeness_bars(real, n) for n in {len(batch) for _, batch in rows}}
     for ax, (name, batch) in zip(fig.subplots(len(rows), 1, squeeze=False)[:, 0], rows, strict=True):
-        f = diagnostics.frame_likeness(batch, real)
+        f = diagnostics.frame_likeness(batch, real, bars[len(batch)])
         verdict = "looks like frames" if diagnostics.likeness_passes(f) else "does not look like frames"
         ax.imshow(grid_frames(np.asarray(batch[:per_row], dtype=np.uint8), nrow=per_row, scale=1)[0],
                   interpolation="nearest")

@@ -50,6 +50,14 @@ BN_STEPS = 30_000
 BN_LR = 1e-4
 BN_SEEDS = (0, 1)
 BN_SNAPSHOT_EVERY = 500
+# Committed, its timelapse keeps every third snapshot (every 1,500 steps, so every 10% of the run is
+# there) with all 64 samples, since claim 9's bars are set for batches of 64: about 4 MB.
+BN_KEEP = (BN_STEPS // (3 * BN_SNAPSHOT_EVERY) + 1, 64)
+
+
+def keep(name: str) -> tuple[int, int]:
+    """(snapshots, samples) that ``export`` keeps of the reference run ``name``."""
+    return BN_KEEP if name in bn_configs() else (KEEP_SNAPSHOTS, KEEP_SAMPLES)
 
 
 def bn_configs() -> dict[str, RunConfig]:
@@ -80,8 +88,10 @@ def _cpu_model() -> str:
     return f"{fields.get('model name', 'unknown')} (model {fields.get('model', '?')})"
 
 
-def export(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
-    """Copy a finished record to ``out_dir`` as it is committed: no checkpoints, a thinned timelapse."""
+def export(run_dir: str | os.PathLike, out_dir: str | os.PathLike, snapshots: int = KEEP_SNAPSHOTS,
+           samples: int = KEEP_SAMPLES) -> Path:
+    """Copy a finished record to ``out_dir`` as it is committed: no checkpoints, a thinned timelapse of
+    ``snapshots`` evenly spaced snapshots (the first and the last among them) of ``samples`` samples."""
     rec = RunRecord(run_dir)
     if not rec.finished:
         raise UserError(f"{rec.path}: not finished; train it to the end before exporting it")
@@ -90,11 +100,10 @@ def export(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     for name in COPIED:
         shutil.copyfile(rec.path / name, out / name)
     tl = rec.timelapse()
-    keep = np.unique(np.linspace(0, len(tl["steps"]) - 1, KEEP_SNAPSHOTS).round().astype(int))
-    thin = {"steps": tl["steps"][keep], "frames": tl["frames"][keep, :KEEP_SAMPLES],
-            "noise": tl["noise"][:KEEP_SAMPLES]}
+    kept = np.unique(np.linspace(0, len(tl["steps"]) - 1, snapshots).round().astype(int))
+    thin = {"steps": tl["steps"][kept], "frames": tl["frames"][kept, :samples], "noise": tl["noise"][:samples]}
     if "latents" in tl:
-        thin["latents"] = tl["latents"][keep, :KEEP_SAMPLES]
+        thin["latents"] = tl["latents"][kept, :samples]
     atomic_save_npz(out / TIMELAPSE, **thin)
     # make reference-runs trains and exports on the same machine, one thread per run.
     atomic_write_json(out / PROVENANCE, {**machine(), "device": "cpu", "threads": 1, "wall_s": rec.status.get("wall_s")})
