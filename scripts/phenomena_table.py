@@ -142,9 +142,10 @@ CELL = re.compile(r"(?<!\\)\|")  # a cell border: a | not escaped as \|
 
 def update(text: str, numbers: list[int], seeds: dict[int, dict[str, RunRecord]],
            reference: dict[str, RunRecord], note: str) -> str:
-    """``text`` (a rendered table) with the rows of ``numbers`` read again on ``seeds``, every row's target
-    and reference verdict as the code states them now, the reference section rendered again, and ``note``
-    under the header. For a claim whose readings changed but whose runs are not all at hand."""
+    """``text`` (a rendered table) with the rows of ``numbers`` read again on ``seeds``, every other row's
+    reference verdict read again (its target, rate and figures kept), the reference section rendered
+    again, and ``note`` under the header. For a claim whose reading changed while the runs of the others
+    are not at hand."""
     blog = blog_values()
     ref_readings = {c.number: r for c in C.CLAIMS if (r := C.read_claim(c, reference)) is not None}
     lines = text.split("\n")
@@ -156,9 +157,11 @@ def update(text: str, numbers: list[int], seeds: dict[int, dict[str, RunRecord]]
                 raise SystemExit(f"claim {claim.number}: runs missing for seeds {missing or 'beyond ' + str(sorted(seeds))}")
             lines[i] = _row(claim, seeds, blog, ref_readings)
             continue
+        # A row not read again keeps the target its figures were read against; only the reference
+        # verdict, read now, is set again.
         cells = CELL.split(lines[i])  # '', claim, target, rate, figures, blog, verdict, ''
         k, n = map(int, cells[3].strip().split("/"))
-        cells[2], cells[6] = f" {_cell(claim.target)} ", f" {_verdict(k, n, ref_readings.get(claim.number))} "
+        cells[6] = f" {_verdict(k, n, ref_readings.get(claim.number))} "
         lines[i] = "|".join(cells)
     start = lines.index("## Reference runs") - 1
     end = lines.index("## Runs") - 1
@@ -232,14 +235,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.update is not None:
         if not args.note:
             ap.error("--update needs a --note that says which rows were read again, when, and why")
-        out = Path(args.output if args.output != "-" else ROOT / "docs" / "phenomena.md")
         text = update((ROOT / "docs" / "phenomena.md").read_text(), args.update, seeds,
                       R.committed(args.reference), args.note)
         if args.output == "-":
             sys.stdout.write(text)
         else:
-            out.write_text(text)
-            print(f"wrote {out}")
+            Path(args.output).write_text(text)
+            print(f"wrote {args.output}")
         return 0
     if not seeds:
         print(f"no finished run records under {args.root}/seed*/", file=sys.stderr)

@@ -9,8 +9,8 @@
 ``make reference-runs`` runs it. The runs train into data/runs/reference/<name> (git-ignored: their
 checkpoints and full timelapses), two at a time with one thread each, as ``make phenomena`` trains.
 The sweep (claim 6): side by side a 12,000-step run takes about 28 minutes on a 2-core laptop, the five
-about 85. The BN cheat at the blog's pace (claim 9): 30,000 steps, about three hours a run on CI's
-2-core Xeon, longer than a working session; ``--park`` copies an unfinished run, checkpoint and all,
+about 85. The BN cheat at the blog's pace (claim 9): 30,000 steps, about two hours a run side by side
+on CI's 2-core Xeon (4.2 steps a second each, 2026-12-06), longer than a working session; ``--park`` copies an unfinished run, checkpoint and all,
 to data/reference_runs_unfinished/<name> for a commit, and the next call here carries on from it.
 Each finished record is exported, thinned, to data/reference_runs/<name>, which is committed;
 tests/test_reference_runs.py trains the start of each again and compares.

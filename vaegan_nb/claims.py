@@ -295,7 +295,8 @@ def likeness_reading(rec: RunRecord) -> dict[str, float]:
     """Claim 9's figures, with issue 34's ruler (``diagnostics.frame_likeness`` against the run's own
     held-out frames): the first snapshot at which the fixed-noise fakes looked like frames, or where they
     came nearest (the lowest ``likeness_margin``) if they never did ("nearest" then); its two figures over
-    their bars; and what happened to their diversity and duplicates after it."""
+    their bars; each figure's lowest over the run, at any snapshot; and what happened to their diversity
+    and duplicates after the snapshot read."""
     from . import diagnostics
 
     tl = rec.timelapse()
@@ -310,6 +311,9 @@ def likeness_reading(rec: RunRecord) -> dict[str, float]:
     return {"patch distance / bar, nearest": best["patch distance"] / best["patch bar"],
             "hue bins / bar, nearest": best["hue bins"] / best["hue bar"],
             "nearest step": float(steps[at]),
+            # Each half of the ruler at its own best snapshot: which one the fakes fail.
+            "patch distance / bar, lowest": min(f["patch distance"] / f["patch bar"] for f in figs),
+            "hue bins / bar, lowest": min(f["hue bins"] / f["hue bar"] for f in figs),
             "first step that looks like frames": float(steps[at]) if len(passing) else float("inf"),
             **_collapse_after(frames, at)}
 
