@@ -228,8 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-o", "--output", default=str(ROOT / "docs" / "phenomena.md"), help="'-' for stdout")
     ap.add_argument("--update", nargs="*", type=int, metavar="CLAIM",
                     help="read only these claims' rows again in the existing table (their runs on all five seeds "
-                         "at hand); keep the other rows' figures, and set every row's target and reference "
-                         "verdict as the code states them now; needs --note to say so")
+                         "at hand); keep the other rows' targets and figures and read their reference "
+                         "verdicts again; needs --note to say so")
     args = ap.parse_args(argv)
     seeds = load_seeds(args.root, args.notebook_runs)
     if args.update is not None:
@@ -237,16 +237,11 @@ def main(argv: list[str] | None = None) -> int:
             ap.error("--update needs a --note that says which rows were read again, when, and why")
         text = update((ROOT / "docs" / "phenomena.md").read_text(), args.update, seeds,
                       R.committed(args.reference), args.note)
-        if args.output == "-":
-            sys.stdout.write(text)
-        else:
-            Path(args.output).write_text(text)
-            print(f"wrote {args.output}")
-        return 0
-    if not seeds:
+    elif not seeds:
         print(f"no finished run records under {args.root}/seed*/", file=sys.stderr)
         return 2
-    text = render(seeds, args.note, R.committed(args.reference))
+    else:
+        text = render(seeds, args.note, R.committed(args.reference))
     if args.output == "-":
         sys.stdout.write(text)
     else:

@@ -1,0 +1,38 @@
+"""scripts/phenomena_table.py --update: one claim's row read again when the other rows' runs are gone."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+from run_factory import make_run
+
+from vaegan_nb import data
+from vaegan_nb.runs import RunRecord
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _table():
+    spec = importlib.util.spec_from_file_location("phenomena_table", ROOT / "scripts" / "phenomena_table.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_update_reads_the_asked_row_again_and_keeps_the_others_as_they_were_read(tmp_path):
+    table = _table()
+    text = (ROOT / "docs" / "phenomena.md").read_text()
+    rows = {n: next(line for line in text.splitlines() if line.startswith(f"| {n}. ")) for n in range(1, 10)}
+    grey = np.full((64, 24, 40, 3), 128, np.uint8)
+    # Five seeds of a BN cheat whose fakes look like frames (turf) and then collapse: claim 9 holds on all.
+    seeds = {s: {"aegan_bn": RunRecord(make_run(
+        tmp_path, f"s{s}", steps=(0, 10, 20, 30),
+        frames=np.stack([grey, data.turf_frames(64, 24, 40, 10 + s), np.repeat(grey[:1] + 1, 64, 0),
+                         np.repeat(grey[:1] + 1, 64, 0)])))} for s in range(5)}
+    new = table.update(text, [9], seeds, {}, "NOTE").splitlines()
+    row9 = next(line for line in new if line.startswith("| 9. "))
+    assert row9 != rows[9] and "| 5/5 |" in row9 and "first step that looks like frames: 10 / 10 / 10" in row9
+    for n in range(1, 9):  # kept: target, rate and figures; the verdict has no reference run to read now
+        old, kept = rows[n].split(" | "), next(line for line in new if line.startswith(f"| {n}. ")).split(" | ")
+        assert kept[:5] == old[:5], n
+    assert new.count("NOTE") == 1 and new.index("NOTE") < new.index(next(line for line in new if line.startswith("| claim |")))
