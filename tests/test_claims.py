@@ -100,13 +100,9 @@ def runs(tmp_path_factory) -> dict[tuple[int, str], RunRecord]:
     return dict(zip(RUNS, train_side_by_side(jobs, workers=WORKERS, progress=False), strict=True))
 
 
-def _claim(number: int) -> C.Claim:
-    return next(c for c in C.CLAIMS if c.number == number)
-
-
 @pytest.mark.parametrize("seed", SEEDS)
 def test_claim1_the_vae_reconstructs_held_out_frames_and_its_kld_converges(runs, seed):
-    r = C.read_claim(_claim(1), {"vae": runs[seed, "vae"]})
+    r = C.read_claim(C.claim(1), {"vae": runs[seed, "vae"]})
     assert r.figures["pixel_test / mean-frame MSE"] <= 0.6, r.figures
     # Weaker on convergence: over the last 20% of a 1,500-step run the KLD still moves by 4-14%
     # (measured on six small runs; 12% and 6% on seeds 0 and 1 here), on both sides of the claim's 10%.
@@ -123,7 +119,7 @@ def test_claim2_the_kld_of_the_mistaken_vaegan_grows_far_above_the_fixs(runs):
     for s in SEEDS:
         fix = runs[s, "vaegan_decoder_fm"]
         vaegan = C.Truncated(runs[s, "vaegan"], fix.config.train.steps)  # at the fix's last step
-        r = C.read_claim(_claim(2), {"vaegan": vaegan, "vaegan_decoder_fm": fix})
+        r = C.read_claim(C.claim(2), {"vaegan": vaegan, "vaegan_decoder_fm": fix})
         assert r.figures["KLD vs the fix"] >= 10, r.figures
 
 
@@ -131,7 +127,7 @@ def test_claim3_pixel_error_falls_while_feature_matching_grows(runs):
     # A rate on five seeds, at the claim's own thresholds. Measured 2026-12-01 (model 207) on seeds 0-4:
     # the pixel error fell to 0.68, 0.67, 0.63, 0.63 and 0.90 of its value at 5%, and feature matching
     # grew 10 to 35-fold.
-    readings = {s: C.read_claim(_claim(3), {"vaegan": runs[s, "vaegan"]}) for s in RATE_SEEDS}
+    readings = {s: C.read_claim(C.claim(3), {"vaegan": runs[s, "vaegan"]}) for s in RATE_SEEDS}
     assert sum(x.ok for x in readings.values()) >= 4, {s: x.figures for s, x in readings.items()}
 
 
@@ -149,7 +145,7 @@ def test_claim4_the_codes_drift_off_the_shell_while_the_vaes_stay_on_it(runs):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_claim7_the_bn_cheat_keeps_the_batch_kld_bounded(runs, seed):
-    r = C.read_claim(_claim(7), {"aegan_bn": runs[seed, "aegan_bn"]})
+    r = C.read_claim(C.claim(7), {"aegan_bn": runs[seed, "aegan_bn"]})
     assert r.ok, r.figures
 
 
