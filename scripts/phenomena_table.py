@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from vaegan_nb import blog_curves as bc  # noqa: E402
 from vaegan_nb import claims as C  # noqa: E402
 from vaegan_nb import reference as R  # noqa: E402
+from vaegan_nb import verdicts  # noqa: E402
 from vaegan_nb.runs import RunRecord  # noqa: E402
 
 DEFAULT_ROOT = ROOT / "data" / "runs" / "phenomena"
@@ -39,13 +40,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _fmt(x: float) -> str:
-    if not math.isfinite(x):
-        return "never" if x == math.inf else "n/a"
-    a = abs(x)
-    if 1000 <= a < 1e6:
-        return f"{x:,.0f}"
-    return f"{x:.2e}" if a and (a >= 1e6 or a < 1e-3) else f"{x:.3g}"
+_fmt = verdicts.fmt  # the notebooks print their verdicts with the same digits
 
 
 def blog_values() -> dict[int, str]:

@@ -1,0 +1,94 @@
+"""What the learner's own run shows: a claim read on the notebook's runs, as Markdown, beside its rate
+over five seeds from docs/phenomena.md.
+
+A notebook's prose holds only what holds for any run (the blog's figures, cross-seed ranges,
+derivations). Every figure about *this* run comes from here or from a printing cell, so the text
+matches the learner's run on any CPU and seed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import claims as C
+from .runs import RunRecord, checkout_root
+
+
+def fmt(x: float) -> str:
+    """A figure as the phenomena table prints it: three significant digits, thousands separated."""
+    if not math.isfinite(x):
+        return "never" if x == math.inf else "n/a"
+    a = abs(x)
+    if 1000 <= a < 1e6:
+        return f"{x:,.0f}"
+    return f"{x:.2e}" if a and (a >= 1e6 or a < 1e-3) else f"{x:.3g}"
+
+
+@dataclass(frozen=True)
+class Rate:
+    """One row of docs/phenomena.md: how many seeds met the claim, and where the table was made."""
+
+    met: int
+    seeds: int
+    reproduced: str  # the table's last column, e.g. "yes" or "no; yes in the reference run"
+    generated: str  # "2026-12-01 on x86_64"
+
+
+_HEADER = re.compile(r"Generated (\d{4}-\d{2}-\d{2} on [^,]+)")
+_ROW = re.compile(r"^\|\s*(\d+)\.\s.*\|\s*(\d+)/(\d+)\s*\|.*\|\s*([^|]+?)\s*\|\s*$")
+
+
+def phenomena_path() -> Path | None:
+    root = checkout_root(Path(__file__).resolve().parent)
+    p = root / "docs" / "phenomena.md" if root else None
+    return p if p is not None and p.is_file() else None
+
+
+def rates(path: Path | None = None) -> dict[int, Rate]:
+    """Each claim's row of docs/phenomena.md (empty when the file is not there, e.g. an installed wheel)."""
+    path = path or phenomena_path()
+    if path is None:
+        return {}
+    text = path.read_text(encoding="utf-8")
+    head = _HEADER.search(text)
+    generated = head.group(1) if head else "on an unknown date"
+    out = {}
+    for line in text.splitlines():
+        if m := _ROW.match(line):
+            out[int(m.group(1))] = Rate(int(m.group(2)), int(m.group(3)), m.group(4).replace("**", ""), generated)
+    return out
+
+
+def verdict(number: int, runs: Mapping[str, RunRecord], rate: Rate | None = None) -> str:
+    """Markdown: claim ``number`` read on ``runs``, its figures and target, and its cross-seed rate."""
+    claim = C.claim(number)
+    reading = C.read_claim(claim, C.complete_sweep(runs))
+    if reading is None:
+        missing = ", ".join(n for n in claim.runs if n not in C.complete_sweep(runs))
+        return f"**Claim {number}** ({claim.title}) needs the runs {missing}; this notebook did not train them."
+    held = "holds" if reading.ok else "does not hold"
+    figures = "; ".join(f"{k} {fmt(v)}" for k, v in reading.figures.items())
+    text = (f"**On your run, claim {number} {held}** ({claim.title}). {figures}. "
+            f"The claim asks for: {claim.target}.")
+    rate = rate or rates().get(number)
+    if rate is not None:
+        text += (f" Over {rate.seeds} seeds it held on {rate.met} (`docs/phenomena.md`, generated "
+                 f"{rate.generated}; reproduced: {rate.reproduced}).")
+    return text
+
+
+def show(numbers: int | tuple[int, ...], runs: Mapping[str, RunRecord]):
+    """Display the verdicts of ``numbers`` in a notebook (or print them outside one)."""
+    numbers = (numbers,) if isinstance(numbers, int) else numbers
+    text = "\n\n".join(verdict(n, runs) for n in numbers)
+    try:
+        from IPython.display import Markdown, display
+    except ImportError:  # pragma: no cover - IPython is a dependency of the notebooks
+        print(text)
+        return None
+    display(Markdown(text))
+    return None
