@@ -64,3 +64,15 @@ def test_claim_9_is_not_met_by_fakes_that_never_look_like_frames_however_they_co
     assert f["first step that looks like frames"] == float("inf")
     assert f["patch distance / bar, nearest"] > 1  # the blur fails texture
     assert not C.read_claim(C.claim(9), {"aegan_bn": rec}).ok
+
+
+def test_the_ruler_over_training_shows_where_each_half_passes(tmp_path):
+    from vaegan_nb import plots
+
+    grey = np.full((64, 24, 40, 3), 128, np.uint8)
+    rec = _bn_run(tmp_path, "bn", [grey, D.gaussian_blur(_turf(9), 1.5), _turf(10)])
+    s = C.likeness_series(rec)
+    assert list(s["steps"]) == [0, 10, 20]
+    assert s["texture"][0] > 1 and s["texture"][2] <= 1 and s["colour"][2] <= 1  # grey fails, real frames pass
+    fig = plots.likeness_plot([rec])
+    assert [len(ax.lines) for ax in fig.axes] == [2, 2]  # the run's curve and the bar, on each half

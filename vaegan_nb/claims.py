@@ -297,25 +297,32 @@ def likeness_reading(rec: RunRecord) -> dict[str, float]:
     came nearest (the lowest ``likeness_margin``) if they never did ("nearest" then); its two figures over
     their bars; each figure's lowest over the run, at any snapshot; and what happened to their diversity
     and duplicates after the snapshot read."""
+    s = likeness_series(rec)
+    steps, texture, colour = s["steps"], s["texture"], s["colour"]
+    worse = np.maximum(texture, colour)
+    passing = np.nonzero(worse <= 1.0)[0]
+    at = int(passing[0]) if len(passing) else int(np.argmin(worse))
+    return {"patch distance / bar, nearest": float(texture[at]),
+            "hue bins / bar, nearest": float(colour[at]),
+            "nearest step": float(steps[at]),
+            # Each half of the ruler at its own best snapshot: which one the fakes fail.
+            "patch distance / bar, lowest": float(texture.min()),
+            "hue bins / bar, lowest": float(colour.min()),
+            "first step that looks like frames": float(steps[at]) if len(passing) else float("inf"),
+            **_collapse_after(rec.timelapse()["frames"], at)}
+
+
+def likeness_series(rec: RunRecord) -> dict[str, np.ndarray]:
+    """Claim 9's two figures over their bars at every fixed-noise snapshot of ``rec`` ("steps", "texture":
+    patch distance / bar, "colour": hue bins / bar); a snapshot looks like frames where both are at most 1."""
     from . import diagnostics
 
     tl = rec.timelapse()
-    steps, frames = tl["steps"], tl["frames"]
+    frames = tl["frames"]
     real = real_frames_for_likeness(rec, frames.shape[1])
     bars = diagnostics.likeness_bars(real, frames.shape[1])
-    figs = [diagnostics.frame_likeness(f, real, bars) for f in frames]
-    worse = np.array([diagnostics.likeness_margin(f) for f in figs])
-    passing = np.nonzero(worse <= 1.0)[0]
-    at = int(passing[0]) if len(passing) else int(np.argmin(worse))
-    best = figs[at]
-    return {"patch distance / bar, nearest": best["patch distance"] / best["patch bar"],
-            "hue bins / bar, nearest": best["hue bins"] / best["hue bar"],
-            "nearest step": float(steps[at]),
-            # Each half of the ruler at its own best snapshot: which one the fakes fail.
-            "patch distance / bar, lowest": min(f["patch distance"] / f["patch bar"] for f in figs),
-            "hue bins / bar, lowest": min(f["hue bins"] / f["hue bar"] for f in figs),
-            "first step that looks like frames": float(steps[at]) if len(passing) else float("inf"),
-            **_collapse_after(frames, at)}
+    ratios = np.array([diagnostics.likeness_ratios(diagnostics.frame_likeness(f, real, bars)) for f in frames])
+    return {"steps": tl["steps"], "texture": ratios[:, 0], "colour": ratios[:, 1]}
 
 
 def real_frames_for_likeness(rec: RunRecord, n: int) -> np.ndarray:

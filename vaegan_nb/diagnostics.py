@@ -341,13 +341,18 @@ def frame_likeness(batch: np.ndarray, real: np.ndarray, bars: dict[str, float] |
             "hue bins": float(hue_spread(f).mean()), "hue bar": bars["hue bar"]}
 
 
-def likeness_margin(figures: dict[str, float]) -> float:
-    """The worse of ``frame_likeness``'s two figures over its bar: at most 1 passes both. A zero bar (real
+def likeness_ratios(figures: dict[str, float]) -> tuple[float, float]:
+    """``frame_likeness``'s texture and colour figures, each over its bar (at most 1 passes). A zero bar (real
     frames without colour, say) is passed only by a zero figure."""
     def over(x: float, bar: float) -> float:
         return x / bar if bar > 0 else (0.0 if x <= 0 else math.inf)
 
-    return max(over(figures["patch distance"], figures["patch bar"]), over(figures["hue bins"], figures["hue bar"]))
+    return over(figures["patch distance"], figures["patch bar"]), over(figures["hue bins"], figures["hue bar"])
+
+
+def likeness_margin(figures: dict[str, float]) -> float:
+    """The worse of ``frame_likeness``'s two figures over its bar: at most 1 passes both."""
+    return max(likeness_ratios(figures))
 
 
 def likeness_passes(figures: dict[str, float]) -> bool:

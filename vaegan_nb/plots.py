@@ -408,3 +408,30 @@ def drift_by_beta(sweep: Mapping[float, RunLike]) -> Figure:
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize="x-small")
     return fig
+
+
+def likeness_plot(runs: RunLike | Iterable[RunLike]) -> Figure:
+    """Claim 9's ruler over training: the fixed-noise fakes' texture and colour, each over its bar, for
+    each run on the share of its own length (so a run at a tenth of the learning rate and ten times the
+    steps lines up with the laptop's). Below the dashed line at 1 a figure passes; both at once look
+    like frames."""
+    from .claims import likeness_series
+
+    recs = _records(runs)
+    fig = Figure(figsize=(10, 3.4), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    for i, rec in enumerate(recs):
+        s = likeness_series(rec)
+        share = s["steps"] / max(int(s["steps"][-1]), 1)
+        for ax, key in zip(axes, ("texture", "colour")):
+            ax.plot(share, s[key], "o-", ms=2.5, lw=1.2, color=f"C{i}",
+                    label=f"{_label(rec)}, {int(s['steps'][-1]):,} steps")
+    for ax, title in zip(axes, ("texture: patch distance / its bar", "colour: hue bins / its bar")):
+        ax.axhline(1.0, color="0.3", ls="--", lw=1)
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("share of the run")
+        ax.set_title(title, fontsize="medium")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("figure / bar (at most 1 passes)")
+    axes[0].legend(fontsize="small")
+    return fig
