@@ -44,3 +44,9 @@ def test_the_committed_table_gives_every_claim_a_rate():
     rates = verdicts.rates()
     assert set(rates) >= set(range(1, 10))
     assert all(0 <= r.met <= r.seeds for r in rates.values())
+
+
+def test_a_reference_run_is_named_and_gets_no_profile_rate(tmp_path):
+    text = verdicts.verdict(7, {"aegan_bn": _bn(tmp_path, np.full(len(STEPS), 0.2))},
+                            on="the reference run", with_rate=False)
+    assert text.startswith("**On the reference run, claim 7 holds**") and "seeds" not in text

@@ -63,8 +63,10 @@ def rates(path: Path | None = None) -> dict[int, Rate]:
     return out
 
 
-def verdict(number: int, runs: Mapping[str, RunRecord], rate: Rate | None = None) -> str:
-    """Markdown: claim ``number`` read on ``runs``, its figures and target, and its cross-seed rate."""
+def verdict(number: int, runs: Mapping[str, RunRecord], rate: Rate | None = None, on: str = "your run",
+            with_rate: bool = True) -> str:
+    """Markdown: claim ``number`` read on ``runs``, its figures and target, and its cross-seed rate (the
+    profile's, from docs/phenomena.md; ``with_rate=False`` leaves it out, e.g. for a reference run)."""
     claim = C.claim(number)
     reading = C.read_claim(claim, C.complete_sweep(runs))
     if reading is None:
@@ -72,19 +74,20 @@ def verdict(number: int, runs: Mapping[str, RunRecord], rate: Rate | None = None
         return f"**Claim {number}** ({claim.title}) needs the runs {missing}; this notebook did not train them."
     held = "holds" if reading.ok else "does not hold"
     figures = "; ".join(f"{k} {fmt(v)}" for k, v in reading.figures.items())
-    text = (f"**On your run, claim {number} {held}** ({claim.title}). {figures}. "
+    text = (f"**On {on}, claim {number} {held}** ({claim.title}). {figures}. "
             f"The claim asks for: {claim.target}.")
-    rate = rate or rates().get(number)
+    rate = (rate or rates().get(number)) if with_rate else None
     if rate is not None:
         text += (f" Over {rate.seeds} seeds it held on {rate.met} (`docs/phenomena.md`, generated "
                  f"{rate.generated}; reproduced: {rate.reproduced}).")
     return text
 
 
-def show(numbers: int | tuple[int, ...], runs: Mapping[str, RunRecord]):
-    """Display the verdicts of ``numbers`` in a notebook (or print them outside one)."""
+def show(numbers: int | tuple[int, ...], runs: Mapping[str, RunRecord], **kwargs):
+    """Display the verdicts of ``numbers`` in a notebook (or print them outside one); ``kwargs`` go to
+    ``verdict``."""
     numbers = (numbers,) if isinstance(numbers, int) else numbers
-    text = "\n\n".join(verdict(n, runs) for n in numbers)
+    text = "\n\n".join(verdict(n, runs, **kwargs) for n in numbers)
     try:
         from IPython.display import Markdown, display
     except ImportError:  # pragma: no cover - IPython is a dependency of the notebooks
