@@ -33,7 +33,7 @@ book: setup
 bench: setup
 	$(PY) benchmarks/bench.py
 
-# The full-profile runs behind docs/phenomena.md (git-ignored, data/runs/phenomena/), then the table.
+# The full-profile runs behind docs/phenomena.md (git-ignored: seed 0 in data/runs/full/, the others in data/runs/seeds/full/), then the table.
 phenomena: setup
 	$(PY) scripts/claims_full.py
 

@@ -9,7 +9,7 @@ Every run is the ``full`` profile of its recipe, one torch thread per process; t
 for half the steps (``config.SWEEP_SHARE``; claim 6 reads beta 1 from the first half of the main
 vaegan run). Seed 0 is the notebooks' own seed: its records go to data/runs/full/<name>, where the
 notebooks look for them, so ``make book`` shows seed 0 of the table without training it again. Other seeds go to
-data/runs/phenomena/seed<S>/<name> (all git-ignored). The script is resumable: a finished record
+data/runs/seeds/full/seed<S>/<name> (all git-ignored), where a notebook run with VAEGAN_SEED=S looks. The script is resumable: a finished record
 with the same config is kept, an interrupted one is resumed from its last checkpoint.
 """
 
@@ -24,7 +24,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-OUT = ROOT / "data" / "runs" / "phenomena"
 SEEDS = (0, 1, 2, 3, 4)
 SWEEP_BETAS = (0.1, 2.0, 4.0, 8.0)  # beta 1 is the main vaegan run, read over the sweep's length
 
@@ -39,7 +38,10 @@ RUNS: dict[str, tuple[str, dict]] = {
 
 
 def seed_dir(seed: int) -> Path:
-    return ROOT / "data" / "runs" / "full" if seed == 0 else OUT / f"seed{seed}"
+    """Where a notebook run with VAEGAN_SEED=seed looks for its runs (``nb.runs_dir``)."""
+    from vaegan_nb.notebook import runs_dir
+
+    return runs_dir("full", seed)
 
 
 def config_for(name: str, seed: int):

@@ -1,6 +1,6 @@
 """The decoder's tug of war at the end of finished GAN runs, beside how well each reconstructs.
 
-    .venv/bin/python scripts/decoder_pulls.py data/runs/full/aegan_bn data/runs/phenomena/seed*/aegan_bn
+    .venv/bin/python scripts/decoder_pulls.py data/runs/full/aegan_bn data/runs/seeds/full/seed*/aegan_bn
 
 For each run record: the gradient norm of each decoder objective on 64 of its training frames, at its
 last checkpoint (``pulls.decoder_pulls``), feature matching's share, and the held-out pixel error at

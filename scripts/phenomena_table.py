@@ -1,7 +1,7 @@
 """Regenerate docs/phenomena.md: each claim of the blog, read on every seed's runs, with its rate
 across seeds, the spread of its figures, and the blog's own value read the same way.
 
-    .venv/bin/python scripts/phenomena_table.py                  # data/runs/full/ and data/runs/phenomena/seed*/
+    .venv/bin/python scripts/phenomena_table.py                  # data/runs/full/ and data/runs/seeds/full/seed*/
     .venv/bin/python scripts/phenomena_table.py --root DIR       # another folder of seed*/ run records
     .venv/bin/python scripts/phenomena_table.py -o -             # print instead of writing
 
@@ -30,7 +30,7 @@ from vaegan_nb import reference as R  # noqa: E402
 from vaegan_nb import verdicts  # noqa: E402
 from vaegan_nb.runs import RunRecord  # noqa: E402
 
-DEFAULT_ROOT = ROOT / "data" / "runs" / "phenomena"
+DEFAULT_ROOT = ROOT / "data" / "runs" / "seeds" / "full"  # nb.runs_dir("full", S) for S > 0
 NOTEBOOK_RUNS = ROOT / "data" / "runs" / "full"  # seed 0: the notebooks' own runs
 REPRODUCES = 0.8  # share of seeds that must meet a claim
 

@@ -1,6 +1,6 @@
 """How much of the fakes' failure to look like frames is the prior's gap, on finished BN-cheat runs.
 
-    .venv/bin/python scripts/prior_gap.py data/runs/full/aegan_bn data/runs/phenomena/seed*/aegan_bn
+    .venv/bin/python scripts/prior_gap.py data/runs/full/aegan_bn data/runs/seeds/full/seed*/aegan_bn
 
 For each run record, at its last checkpoint: the palette fidelity (over real held-out frames') of 64
 fakes from the fixed noise, of the same noise moved onto a Gaussian fitted to the training codes, and

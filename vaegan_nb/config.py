@@ -351,6 +351,15 @@ def current_profile() -> str:
     return p
 
 
+def current_seed() -> int:
+    """The training seed named by VAEGAN_SEED, or 0: the seed of the stored notebooks and of
+    docs/phenomena.md's first column. Another seed is another trajectory, as another CPU gives."""
+    v = os.environ.get("VAEGAN_SEED", "").strip() or "0"
+    if not v.isdigit():
+        raise ConfigError(f"VAEGAN_SEED={v!r}: expected a whole number such as 1")
+    return int(v)
+
+
 def make_config(recipe: str = "vae", profile: str | None = None, **overrides: Any) -> RunConfig:
     """The profile's config for a recipe, with overrides given as ``section__field=value`` or ``field=value``.
 

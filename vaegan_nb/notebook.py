@@ -9,12 +9,9 @@ from pathlib import Path
 import torch
 
 from . import __version__
-from .config import RunConfig, current_profile, make_config
+from .config import RunConfig, current_profile, current_seed, make_config
 from .runs import RunRecord, checkout_root
 from .training import pick_device, train_or_load
-
-SEED = 0
-
 
 def project_root(start: Path | None = None) -> Path:
     """The checkout's root (the folder holding pyproject.toml), or the working directory."""
@@ -22,10 +19,13 @@ def project_root(start: Path | None = None) -> Path:
     return checkout_root(here) or here
 
 
-def runs_dir(profile: str | None = None) -> Path:
-    """data/runs/<profile>/ (or $VAEGAN_RUNS/<profile>/): profiles never overwrite each other's runs."""
+def runs_dir(profile: str | None = None, seed: int | None = None) -> Path:
+    """data/runs/<profile>/ (or $VAEGAN_RUNS/<profile>/) for seed 0, and data/runs/seeds/<profile>/seed<S>/
+    for another (VAEGAN_SEED), where ``make phenomena`` keeps its other seeds: profiles and seeds never
+    overwrite each other's runs."""
     base = Path(os.environ["VAEGAN_RUNS"]) if os.environ.get("VAEGAN_RUNS") else project_root() / "data" / "runs"
-    return base / (profile or current_profile())
+    profile, seed = profile or current_profile(), current_seed() if seed is None else seed
+    return base / profile if seed == 0 else base / "seeds" / profile / f"seed{seed}"
 
 
 def out_dir() -> Path:
@@ -35,9 +35,11 @@ def out_dir() -> Path:
     return d
 
 
-def setup(seed: int = SEED) -> str:
-    """Seed torch, print the profile and the machine; returns the profile name."""
+def setup(seed: int | None = None) -> str:
+    """Seed torch, print the profile and the machine; returns the profile name. The seed is VAEGAN_SEED's
+    (default 0), which every ``spec`` of the notebook then trains with."""
     profile = current_profile()
+    seed = current_seed() if seed is None else seed
     _inline_figures()
     torch.manual_seed(seed)
     device = pick_device("auto")
@@ -63,9 +65,9 @@ def run(recipe: str, name: str, retrain: bool = False, **overrides) -> RunRecord
 
 
 def spec(recipe: str, name: str, **overrides) -> tuple[RunConfig, Path]:
-    """The config and run directory that ``run(recipe, name, **overrides)`` would use."""
-    cfg: RunConfig = make_config(recipe, **overrides)
-    return cfg, runs_dir(cfg.profile) / name
+    """The config and run directory that ``run(recipe, name, **overrides)`` would use (seed: VAEGAN_SEED's)."""
+    cfg: RunConfig = make_config(recipe, **{"seed": current_seed(), **overrides})
+    return cfg, runs_dir(cfg.profile, cfg.train.seed) / name
 
 
 def run_all(specs: list[tuple[RunConfig, Path]], retrain: bool = False) -> dict[str, RunRecord]:
