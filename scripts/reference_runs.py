@@ -58,36 +58,6 @@ def unpark(name: str) -> None:
         print(f"carrying on from {(PARKED / name).relative_to(ROOT)}", flush=True)
 
 
-def read_bn(rec) -> list[str]:
-    """A markdown table of a BN-cheat run at every 10% of its configured length that it has reached: the
-    held-out pixel error over the mean frame's, the largest batch KLD so far, the fakes' two "looks like
-    frames" figures over their bars (``diagnostics.frame_likeness``), their diversity and duplicates."""
-    import numpy as np
-
-    from vaegan_nb import claims, diagnostics
-
-    m, tl = rec.metrics(), rec.timelapse()
-    real = claims.real_frames_for_likeness(rec, tl["frames"].shape[1])
-    bars = diagnostics.likeness_bars(real, tl["frames"].shape[1])
-    base = claims.mean_frame_mse(rec)
-    rows = ["| step | pixel_test / mean frame | batch KLD, max so far | patch distance / bar | hue bins / bar "
-            "| looks like frames | diversity | near-duplicates or blank |", "|---|---|---|---|---|---|---|---|"]
-    total = rec.config.train.steps
-    for k in range(1, 11):
-        step = total * k // 10
-        i = int(np.searchsorted(tl["steps"], step))
-        if i >= len(tl["steps"]) or tl["steps"][i] != step:
-            break
-        f = tl["frames"][i]
-        fig = diagnostics.frame_likeness(f, real, bars)
-        j = int(np.searchsorted(m["step"], step))
-        rows.append(f"| {step:,} | {m['pixel_test'][j] / base:.2f} | {np.nanmax(m['kld_batch'][: j + 1]):.3f} | "
-                    f"{fig['patch distance'] / fig['patch bar']:.2f} | {fig['hue bins'] / fig['hue bar']:.2f} | "
-                    f"{'yes' if diagnostics.likeness_passes(fig) else 'no'} | {diagnostics.diversity(f):.3f} | "
-                    f"{diagnostics.collapsed_samples(f).mean():.0%} |")
-    return rows
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", choices=("all", *_sets()), default="all", help="which runs (default all)")
@@ -112,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in cfgs:
             d = reference.COMMITTED / name if (reference.COMMITTED / name).is_dir() else WORK / name
             if name.startswith("aegan_bn") and (d / "config.json").is_file():
-                print(f"\n{name} ({d.relative_to(ROOT)}):\n" + "\n".join(read_bn(RunRecord(d))))
+                print(f"\n{name} ({d.relative_to(ROOT)}):\n" + reference.bn_progress(RunRecord(d)))
         return 0
     if args.park:
         for name in cfgs:

@@ -110,6 +110,34 @@ def export(run_dir: str | os.PathLike, out_dir: str | os.PathLike, snapshots: in
     return out
 
 
+def bn_progress(rec: RunRecord) -> str:
+    """A markdown table of a BN-cheat run at every 10% of its configured length that it has reached: the
+    held-out pixel error over the mean frame's, the largest batch KLD so far, the fakes' two "looks like
+    frames" figures over their bars (``diagnostics.frame_likeness``), their diversity and duplicates."""
+    from . import claims, diagnostics
+
+    m, tl = rec.metrics(), rec.timelapse()
+    real = claims.real_frames_for_likeness(rec, tl["frames"].shape[1])
+    bars = diagnostics.likeness_bars(real, tl["frames"].shape[1])
+    base = claims.mean_frame_mse(rec)
+    rows = ["| step | pixel_test / mean frame | batch KLD, max so far | patch distance / bar | hue bins / bar "
+            "| looks like frames | diversity | near-duplicates or blank |", "|---|---|---|---|---|---|---|---|"]
+    total = rec.config.train.steps
+    for k in range(1, 11):
+        step = total * k // 10
+        i = int(np.searchsorted(tl["steps"], step))
+        if i >= len(tl["steps"]) or tl["steps"][i] != step:
+            break
+        f = tl["frames"][i]
+        fig = diagnostics.frame_likeness(f, real, bars)
+        j = int(np.searchsorted(m["step"], step))
+        rows.append(f"| {step:,} | {m['pixel_test'][j] / base:.2f} | {np.nanmax(m['kld_batch'][: j + 1]):.3f} | "
+                    f"{fig['patch distance'] / fig['patch bar']:.2f} | {fig['hue bins'] / fig['hue bar']:.2f} | "
+                    f"{'yes' if diagnostics.likeness_passes(fig) else 'no'} | {diagnostics.diversity(f):.3f} | "
+                    f"{diagnostics.collapsed_samples(f).mean():.0%} |")
+    return "\n".join(rows)
+
+
 def rerun_start(ref_dir: str | os.PathLike, steps: int | None = None) -> RunConfig:
     """The config that trains the first ``steps`` (default: ``CHECKED_SHARE`` of the run) of a reference
     record again, on the CPU without compiling: the reference runs are CPU runs, and their configs'
