@@ -33,7 +33,8 @@ def _encode(t: Trainee, x: torch.Tensor, eps: torch.Tensor | None):
 
 
 def reference_gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder: bool,
-                       recon_weight: float = 0.0, kld_reduction: str = "sum", fakes: bool = True) -> dict[str, float]:
+                       recon_weight: float = 0.0, kld_reduction: str = "sum", fakes: bool = True,
+                       kld_step: bool = True) -> dict[str, float]:
     """One VAE-GAN-family step, original structure; same updates as ``recipes.gan_step``."""
     E, G, D = t.encoder, t.decoder, t.discriminator
     d = E.latent_dim
@@ -100,7 +101,7 @@ def reference_gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder
         t.opt_e.step()
 
     # (7) Update E: minimise beta * KLD(q(z|x) || N(0, I)), with the encoder run once more
-    if E.variational:
+    if E.variational and kld_step:
         _, mean, logvar = _encode(t, x, eps)
         kld = kld_per_sample(mean, logvar).mean()
         t.opt_e.zero_grad()
@@ -141,6 +142,28 @@ def reference_vae_step(t: Trainee, x: torch.Tensor, beta: float, reduction: str 
     return {"kld": kld.item() / d, "pixel": pixel}
 
 
+def reference_adaptive_step(t: Trainee, x: torch.Tensor, fakes: bool = True) -> dict[str, float]:
+    """The adaptive beta's step: the GAN part as above, then its KLD sub-step written out in full."""
+    out = reference_gan_step(t, x, 0.0, True, fakes=fakes, kld_step=False)
+    c, d = t.controller, t.encoder.latent_dim
+    # (7) The encoder samples afresh; the KLD of the codes' batch statistics, mixed with the last step's
+    eps = torch.randn(x.shape[0], d, device=x.device)
+    z, _, _ = _encode(t, x, eps)
+    m, v = z.mean(dim=0), ((z - z.mean(dim=0)) ** 2).mean(dim=0)
+    if c.mean is not None and c.momentum:
+        m, v = c.momentum * c.mean + (1 - c.momentum) * m, c.momentum * c.var + (1 - c.momentum) * v
+    kld = (-0.5 * (1 + torch.log(v + 1e-8) - m * m - v)).mean()
+    t.opt_e.zero_grad()
+    (c.beta * kld).backward()
+    t.opt_e.step()
+    # (8) beta <- max(1e-3, beta + step * (KLD - target)), and the statistics kept for the next step
+    out["beta"] = c.beta.item()
+    c.mean, c.var = m.detach(), v.detach()
+    c.beta = torch.clamp(c.beta + c.step * (kld.detach() - c.target), min=1e-3)
+    out["kld_held"] = kld.item()
+    return out
+
+
 def reference_step(recipe: str, t: Trainee, x: torch.Tensor, beta: float, reduction: str = "sum",
                    recon_weight: float = 0.0, kld_reduction: str = "sum", fakes: bool = True) -> dict[str, float]:
     """Dispatch like ``recipes.step``."""
@@ -150,4 +173,6 @@ def reference_step(recipe: str, t: Trainee, x: torch.Tensor, beta: float, reduct
         return reference_gan_step(t, x, beta, True, recon_weight, kld_reduction, fakes)
     if recipe == "vaegan_decoder_fm":
         return reference_gan_step(t, x, beta, False, recon_weight, kld_reduction, fakes)
+    if recipe == "vaegan_adaptive":
+        return reference_adaptive_step(t, x, fakes)
     raise ValueError(f"unknown recipe {recipe!r}")

@@ -21,6 +21,8 @@ def save_checkpoint(path: Path, trainee, step: int, cfg: RunConfig) -> None:
         "optimizers": {k: o.state_dict() for k, o in trainee.optimizers().items()},
         "rng_torch": torch.get_rng_state(),
     }
+    if getattr(trainee, "controller", None) is not None:  # vaegan_adaptive: beta and its moving statistics
+        state["controller"] = trainee.controller.state_dict()
     if torch.cuda.is_available():
         state["rng_cuda"] = torch.cuda.get_rng_state_all()
     buf = io.BytesIO()
@@ -69,6 +71,8 @@ def load_checkpoint(path: Path, trainee, cfg: RunConfig) -> int:
             m.load_state_dict(state["modules"][k])
         for k, o in trainee.optimizers().items():
             o.load_state_dict(state["optimizers"][k])
+        if getattr(trainee, "controller", None) is not None:
+            trainee.controller.load_state_dict(state["controller"])
     except (KeyError, TypeError, AttributeError, RuntimeError, ValueError) as e:
         detail = " ".join(str(e).split())  # one line: load_state_dict lists its mismatches over many
         detail = detail if len(detail) <= 300 else detail[:300] + " ..."

@@ -16,7 +16,7 @@ from typing import Any
 from .errors import ConfigError
 
 PROFILES = ("ci", "full", "blog")
-RECIPES = ("vae", "vaegan", "vaegan_decoder_fm", "aegan_bn")
+RECIPES = ("vae", "vaegan", "vaegan_decoder_fm", "aegan_bn", "vaegan_adaptive")
 DEFAULT_PROFILE = "full"
 MAX_LR = 1e30  # absurd already; far enough below float32's range that Adam's step stays representable
 
@@ -80,6 +80,13 @@ class TrainConfig:
     # of part 3 lists them, and we follow the code. The BN cheat logs a G(z) loss, so it keeps them.
     # make_config sets it per recipe.
     fakes: bool = True
+    # vaegan_adaptive (the blog's part 5): beta starts at ``beta`` and after every step moves by
+    # beta_step * (batch KLD - beta_target), floored at 1e-3; the batch KLD (per dimension, of the
+    # sampled codes' batch mean and variance) is taken on moving statistics with this momentum (0: the
+    # batch alone). make_config sets the original's last settings, the step scaled to the profile's lr.
+    beta_target: float = 0.1
+    beta_step: float = 0.1
+    stats_momentum: float = 0.1
     seed: int = 0
     log_every: int = 10
     snapshot_every: int = 50  # decode the fixed noise batch every K steps (a multiple of log_every)
@@ -173,6 +180,7 @@ class RunConfig:
                 raise ConfigError(f"{name}={v!r}: only the BN cheat (aegan_bn) with model.bn_affine has BN's scale")
         if not (isinstance(t.beta, (int, float)) and math.isfinite(t.beta) and t.beta >= 0):
             raise ConfigError(f"train.beta={t.beta!r}: must be a number >= 0")
+        _check_adaptive(t)
         if not (isinstance(t.recon_weight, (int, float)) and math.isfinite(t.recon_weight) and t.recon_weight >= 0):
             raise ConfigError(f"train.recon_weight={t.recon_weight!r}: must be a number >= 0")
         if not isinstance(t.fakes, bool):
@@ -220,7 +228,9 @@ def plain(cfg: RunConfig) -> dict[str, Any]:
 # these are filled in when an older record is compared: a default that changed the math (as
 # kld_reduction's "mean" once did) must not let an old record pass for a new run.
 ADDED_FIELDS = {("train", "lr_factor_encoder"): 1.0, ("train", "lr_factor_disc"): 1.0, ("train", "fakes"): True,
-                ("model", "bn_scale_init"): "ones", ("train", "lr_factor_bn"): 1.0}
+                ("model", "bn_scale_init"): "ones", ("train", "lr_factor_bn"): 1.0,
+                # read by vaegan_adaptive only, which came after them
+                ("train", "beta_target"): 0.1, ("train", "beta_step"): 0.1, ("train", "stats_momentum"): 0.1}
 
 
 def stored(saved: Any) -> dict[str, Any] | None:
@@ -236,6 +246,15 @@ def stored(saved: Any) -> dict[str, Any] | None:
         if isinstance(out.get(section), dict):
             out[section].setdefault(name, old)
     return out
+
+
+def _check_adaptive(t: TrainConfig) -> None:
+    """The adaptive beta's settings (TrainConfig says what each does)."""
+    for name, v, ok, rule in (("beta_target", t.beta_target, lambda v: v > 0, "> 0"),
+                              ("beta_step", t.beta_step, lambda v: v >= 0, ">= 0"),
+                              ("stats_momentum", t.stats_momentum, lambda v: 0 <= v < 1, "in [0, 1)")):
+        if not (_is_number(v) and math.isfinite(v) and ok(v)):
+            raise ConfigError(f"train.{name}={v!r}: must be a number {rule}")
 
 
 def _is_int(v: Any) -> bool:
@@ -351,6 +370,11 @@ def current_profile() -> str:
     return p
 
 
+BLOG_LR = 1e-4  # the original's learning rate, at which its settings below were tuned
+ADAPTIVE_BETA_INIT = 10.0
+ADAPTIVE_BETA_STEP = 0.1  # per step, at BLOG_LR
+
+
 def current_seed() -> int:
     """The training seed named by VAEGAN_SEED, or 0: the seed of the stored notebooks and of
     docs/phenomena.md's first column. Another seed is another trajectory, as another CPU gives."""
@@ -374,6 +398,13 @@ def make_config(recipe: str = "vae", profile: str | None = None, **overrides: An
     # The VAE-GAN and its fix train without fakes, as the blog's did from part 2 on; the BN cheat with
     # them (TrainConfig.fakes says why).
     cfg.train.fakes = recipe not in ("vaegan", "vaegan_decoder_fm")
+    if recipe == "vaegan_adaptive":
+        # The original's last settings (2019-05-28, ../shared/BLOG.md): beta from 10, step 0.1 at lr
+        # 1e-4, target 0.1 per dimension, momentum 0.1. The step follows the lr: at ten times the rate the
+        # encoder answers a change of beta about ten times as fast per step, so the controller must too
+        # for its loop to take the same share of a run ten times shorter (docs/adaptive_beta.md).
+        cfg.train.beta = ADAPTIVE_BETA_INIT
+        cfg.train.beta_step = ADAPTIVE_BETA_STEP * cfg.train.lr / BLOG_LR
     for key, value in overrides.items():
         if "__" in key:
             section, name = key.split("__", 1)

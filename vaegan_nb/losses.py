@@ -27,8 +27,11 @@ def kld_batch(z: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
 
     With mean_d and var_d over the batch, KLD_d = -0.5 (1 + log var_d - mean_d^2 - var_d).
     """
-    mean = z.mean(dim=0)
-    var = z.var(dim=0, unbiased=False)
+    return kld_of_stats(z.mean(dim=0), z.var(dim=0, unbiased=False), eps)
+
+
+def kld_of_stats(mean: torch.Tensor, var: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """KLD of N(mean_d, var_d) from N(0, 1) for each latent dimension d, averaged over dimensions."""
     return (-0.5 * (1 + torch.log(var + eps) - mean.pow(2) - var)).mean()
 
 

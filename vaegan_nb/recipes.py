@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .adaptive import AdaptiveBeta
 from .config import RunConfig
 from .losses import (
     bce_logits,
@@ -26,7 +27,7 @@ from .losses import (
 )
 from .models import Decoder, Discriminator, Encoder, reparameterize
 
-GAN_RECIPES = ("vaegan", "vaegan_decoder_fm", "aegan_bn")
+GAN_RECIPES = ("vaegan", "vaegan_decoder_fm", "aegan_bn", "vaegan_adaptive")
 NAN = float("nan")
 
 
@@ -40,6 +41,7 @@ class Trainee:
     opt_e: torch.optim.Optimizer
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer | None
+    controller: AdaptiveBeta | None = None  # vaegan_adaptive's beta and moving statistics
 
     def modules(self) -> dict[str, nn.Module]:
         mods = {"encoder": self.encoder, "decoder": self.decoder}
@@ -81,7 +83,10 @@ def build(cfg: RunConfig, device: torch.device | str = "cpu") -> Trainee:
         lr_e = t.lr * t.lr_factor_encoder
         opt_e = torch.optim.Adam([{"params": [p for p in enc.parameters() if id(p) not in bn_ids]},
                                   {"params": bn, "lr": lr_e * t.lr_factor_bn}], lr=lr_e, fused=fused)
-    return Trainee(enc, dec, disc, opt_e, adam(dec), adam(disc, t.lr_factor_disc) if disc is not None else None)
+    controller = (AdaptiveBeta(t.beta, t.beta_target, t.beta_step, t.stats_momentum, device)
+                  if t.recipe == "vaegan_adaptive" else None)
+    return Trainee(enc, dec, disc, opt_e, adam(dec), adam(disc, t.lr_factor_disc) if disc is not None else None,
+                   controller)
 
 
 COMPILE_MIN_STEPS = 100  # below this the ~30 s first compile costs more than the ~15% per step it saves
@@ -168,7 +173,7 @@ def vae_step(t: Trainee, x: torch.Tensor, beta: float, reduction: str = "sum",
 
 def gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder: bool,
              recon_weight: float = 0.0, kld_reduction: str = "sum", fakes: bool = True,
-             metrics: bool = True) -> dict[str, torch.Tensor | float]:
+             metrics: bool = True, kld_step: bool = True) -> dict[str, torch.Tensor | float]:
     """One step of the VAE-GAN family: the mistaken recipe, the decoder-only fix, and the BN cheat.
 
     ``recon_weight`` > 0 adds that weight times the pixel MSE of the same reconstruction to the
@@ -177,6 +182,7 @@ def gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder: bool,
     blog's VAE-GAN did from its part 2 on (``config.TrainConfig.fakes``). ``metrics=False`` skips the monitoring (the loop
     asks only on the steps it logs). Each forward runs once: the reconstruction serves D, G and the
     pixel metric, and the first encoding serves feature matching and the KLD wherever E has not changed.
+    ``kld_step=False`` leaves sub-step (7) to the caller (``adaptive_step``).
     """
     E, G, D = t.encoder, t.decoder, t.discriminator
     variational = E.variational
@@ -218,7 +224,7 @@ def gan_step(t: Trainee, x: torch.Tensor, beta: float, fm_into_encoder: bool,
 
     # (7) Update E: minimise beta * KLD(q(z|x) || N(0, I)), variational recipes only.
     kld = torch.tensor(NAN)
-    if variational:
+    if variational and kld_step:
         kld = _kld_step(t, x, mean, logvar, beta, kld_reduction, encoder_changed=fm_into_encoder)
 
     if not metrics:
@@ -296,12 +302,37 @@ def _kld_step(t: Trainee, x: torch.Tensor, mean: torch.Tensor, logvar: torch.Ten
     return kld.detach() / mean.shape[1]
 
 
+def adaptive_step(t: Trainee, x: torch.Tensor, fakes: bool = True, metrics: bool = True) -> dict[str, torch.Tensor | float]:
+    """The blog's part 5: the VAE-GAN's sub-steps (1)-(6), feature matching into E and G, then a KLD
+    sub-step whose beta follows the batch KLD (``adaptive.AdaptiveBeta``)."""
+    c = t.controller
+    out = gan_step(t, x, 0.0, fm_into_encoder=True, fakes=fakes, metrics=metrics, kld_step=False)
+
+    # (7) Update E: minimise beta * KLD(N(batch mean, batch var) of sampled codes || N(0, 1)), per
+    # dimension, on moving statistics. E has changed in (6), so it encodes and samples again.
+    mean, logvar = t.encoder(x)
+    kld = c.kld(reparameterize(mean, logvar))
+    beta = c.beta
+    t.opt_e.zero_grad(set_to_none=True)
+    (beta * kld).backward()
+    t.opt_e.step()
+
+    # (8) Adapt: beta <- max(1e-3, beta + step * (KLD - target))
+    c.update(kld)
+    if metrics:
+        with torch.no_grad():
+            out.update(beta=beta, kld_held=kld.detach(), kld=kld_per_sample(mean, logvar).mean() / mean.shape[1])
+    return out
+
+
 def step(recipe: str, t: Trainee, x: torch.Tensor, beta: float,
          reduction: str = "sum", recon_weight: float = 0.0,
          kld_reduction: str = "sum", fakes: bool = True, metrics: bool = True) -> dict[str, torch.Tensor | float]:
     """Dispatch one training step of ``recipe``."""
     if recipe == "vae":
         return vae_step(t, x, beta, reduction, metrics=metrics)
+    if recipe == "vaegan_adaptive":
+        return adaptive_step(t, x, fakes=fakes, metrics=metrics)
     if recipe in GAN_RECIPES:
         # The mistaken recipe and the BN cheat let feature matching reach the encoder; the fix does not.
         return gan_step(t, x, beta, fm_into_encoder=recipe != "vaegan_decoder_fm", recon_weight=recon_weight,

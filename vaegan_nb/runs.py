@@ -37,6 +37,15 @@ METRIC_COLUMNS = [
     "step", "epoch", "wall_s", "kld", "kld_batch", "pixel", "pixel_test", "fm", "d_loss", "g_loss",
     "d_real", "d_fake", "z_norm_mean", "z_norm_std", "z_norm_ratio", "diversity", "palette",
 ]
+# Columns a recipe logs beyond METRIC_COLUMNS: vaegan_adaptive's beta and the KLD its controller holds.
+EXTRA_COLUMNS = {"vaegan_adaptive": ["beta", "kld_held"]}
+
+
+def metric_columns(recipe: str) -> list[str]:
+    """The metrics.csv header of a run of ``recipe``."""
+    return METRIC_COLUMNS + EXTRA_COLUMNS.get(recipe, [])
+
+
 TIMELAPSE = "timelapse.npz"
 TIMELAPSE_PREV = "timelapse.prev.npz"  # the timelapse before its latest save: see keep_previous
 LOCK = ".train.lock"  # see run_lock
@@ -303,7 +312,7 @@ class Recorder:
         for stale in ("metrics.csv", TIMELAPSE, TIMELAPSE_PREV, "status.json"):
             (self.dir / stale).unlink(missing_ok=True)
         self.ckpt_path.unlink(missing_ok=True)
-        self.log = MetricsLog(self.dir / "metrics.csv", METRIC_COLUMNS)
+        self.log = MetricsLog(self.dir / "metrics.csv", metric_columns(self.cfg.train.recipe))
         return 0
 
     def resume(self, trainee) -> int:
@@ -322,7 +331,7 @@ class Recorder:
             self.steps = [int(s) for s in old["steps"][keep]]
             self.frames = list(old["frames"][keep])
             self.latents = list(old["latents"][keep])
-        self.log = MetricsLog(self.dir / "metrics.csv", METRIC_COLUMNS)
+        self.log = MetricsLog(self.dir / "metrics.csv", metric_columns(self.cfg.train.recipe))
         self.log.truncate_after(start)
         prev = RunRecord(self.dir).metrics()
         if len(prev["wall_s"]):

@@ -1,5 +1,6 @@
-"""What the learner's own run shows: a claim read on the notebook's runs, as Markdown, beside its rate
-over five seeds from docs/phenomena.md.
+"""What the learner's own run shows: each claim read on a notebook's runs, as Markdown.
+
+The claim's figures on the run stand beside its rate over five seeds from docs/phenomena.md.
 
 A notebook's prose holds only what holds for any run (the blog's figures, cross-seed ranges,
 derivations). Every figure about *this* run comes from here or from a printing cell, so the text
