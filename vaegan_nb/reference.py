@@ -194,6 +194,19 @@ def committed(folder: str | os.PathLike | None = None) -> dict[str, RunRecord]:
     return recs
 
 
+def claim_runs(committed: dict[str, RunRecord]) -> dict[str, dict[str, RunRecord]]:
+    """The committed records as the claims read them, by label: the beta sweep under its own names, and
+    each BN-cheat run at the blog's pace as the claims' "aegan_bn" (one seed each)."""
+    groups: dict[str, dict[str, RunRecord]] = {}
+    sweep = {n: r for n, r in committed.items() if n in configs()}
+    if sweep:
+        groups[f"the {STEPS:,}-step beta sweep, seed {SEED}"] = sweep
+    for name, rec in committed.items():
+        if name in bn_configs():
+            groups[f"the BN cheat at lr {BN_LR:g}, {BN_STEPS:,} steps, seed {rec.config.train.seed}"] = {"aegan_bn": rec}
+    return groups
+
+
 def provenance(ref_dir: str | os.PathLike) -> dict[str, str]:
     """Where a committed record was made (``machine()`` at export), or {} for a record without it."""
     p = Path(ref_dir) / PROVENANCE
