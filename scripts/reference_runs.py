@@ -5,6 +5,7 @@
     .venv/bin/python scripts/reference_runs.py --list         # the runs and their settings, train nothing
     .venv/bin/python scripts/reference_runs.py --set bn --park   # copy unfinished runs where git keeps them
     .venv/bin/python scripts/reference_runs.py --set bn --read   # claim 9's figures at every 10%, so far
+    .venv/bin/python scripts/reference_runs.py --set bn --export # export the finished ones, park the rest
 
 ``make reference-runs`` runs it. The runs train into data/runs/reference/<name> (git-ignored: their
 checkpoints and full timelapses), two at a time with one thread each, as ``make phenomena`` trains.
@@ -63,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", choices=("all", *_sets()), default="all", help="which runs (default all)")
     ap.add_argument("--list", action="store_true", help="print the runs and their settings, train nothing")
     ap.add_argument("--park", action="store_true", help="copy the unfinished runs to data/reference_runs_unfinished/")
+    ap.add_argument("--export", action="store_true", help="export the finished runs only (one may finish "
+                    "before its partner, which can be parked)")
     ap.add_argument("--read", action="store_true", help="print each BN run's figures at every 10%% reached")
     ap.add_argument("--jobs", type=int, default=2, help="trainings at once (default 2, one thread each)")
     args = ap.parse_args(argv)
@@ -84,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
             if name.startswith("aegan_bn") and (d / "config.json").is_file():
                 print(f"\n{name} ({d.relative_to(ROOT)}):\n" + reference.bn_progress(RunRecord(d)))
         return 0
+    if args.export:
+        export_finished(cfgs)
+        return 0
     if args.park:
         for name in cfgs:
             if (WORK / name / "checkpoints" / "last.pt").is_file() and not (reference.COMMITTED / name).is_dir():
@@ -103,11 +109,20 @@ def main(argv: list[str] | None = None) -> int:
     train_side_by_side([(cfg, WORK / name) for name, cfg in cfgs.items()], workers=max(1, args.jobs),
                        longest_first=False)
     print(f"{len(cfgs)} runs ready in {(time.perf_counter() - t0) / 60:.0f} min", flush=True)
-    for name in cfgs:
-        out = reference.export(WORK / name, reference.COMMITTED / name, *reference.keep(name))
-        print(f"exported {out.relative_to(ROOT)}")
-        shutil.rmtree(PARKED / name, ignore_errors=True)
+    export_finished(cfgs)
     return 0
+
+
+def export_finished(names) -> None:
+    """Export each finished run of ``names`` to the committed folder, and drop its parked copy."""
+    from vaegan_nb import reference
+    from vaegan_nb.runs import RunRecord
+
+    for name in names:
+        if (WORK / name / "config.json").is_file() and RunRecord(WORK / name).finished:
+            out = reference.export(WORK / name, reference.COMMITTED / name, *reference.keep(name))
+            print(f"exported {out.relative_to(ROOT)}")
+            shutil.rmtree(PARKED / name, ignore_errors=True)
 
 
 if __name__ == "__main__":

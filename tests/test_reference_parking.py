@@ -40,3 +40,16 @@ def test_a_finished_run_is_exported_not_parked(script):
     make_run(script.WORK, "bn", state="finished")
     with pytest.raises(SystemExit, match="finished: export it"):
         script.park("bn")
+
+
+def test_the_run_that_finished_is_exported_while_its_partner_stays_parked(script, tmp_path, monkeypatch):
+    from vaegan_nb import reference
+
+    monkeypatch.setattr(reference, "COMMITTED", tmp_path / "committed")
+    monkeypatch.setattr(reference, "keep", lambda name: (2, 4))
+    for name, state in (("done", "finished"), ("half", "running")):
+        make_run(script.WORK, name, state=state)
+        (script.PARKED / name).mkdir(parents=True)
+    script.export_finished(["done", "half"])
+    assert (tmp_path / "committed" / "done" / "metrics.csv").is_file() and not (script.PARKED / "done").exists()
+    assert not (tmp_path / "committed" / "half").exists() and (script.PARKED / "half").is_dir()
