@@ -1,19 +1,14 @@
 """scripts/gpu_check.py, the blog profile's check for a GPU machine, run on the CPU with the ci profile."""
 
-import importlib.util
 import json
-from pathlib import Path
+
+from script_module import load
 
 from vaegan_nb.runs import RunRecord
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "gpu_check.py"
-
 
 def _script():
-    spec = importlib.util.spec_from_file_location("gpu_check", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load("gpu_check")
 
 
 def test_the_gpu_check_fills_its_budget_trains_both_runs_and_writes_the_claims_figures(tmp_path, capsys):

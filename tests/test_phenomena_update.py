@@ -1,10 +1,10 @@
 """scripts/phenomena_table.py --update: one claim's row read again when the other rows' runs are gone."""
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 from run_factory import make_run
+from script_module import load
 
 from vaegan_nb import data
 from vaegan_nb.runs import RunRecord
@@ -12,15 +12,8 @@ from vaegan_nb.runs import RunRecord
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _table():
-    spec = importlib.util.spec_from_file_location("phenomena_table", ROOT / "scripts" / "phenomena_table.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_update_reads_the_asked_row_again_and_keeps_the_others_as_they_were_read(tmp_path):
-    table = _table()
+    table = load("phenomena_table")
     text = (ROOT / "docs" / "phenomena.md").read_text()
     rows = {n: next(line for line in text.splitlines() if line.startswith(f"| {n}. ")) for n in range(1, 10)}
     grey = np.full((64, 24, 40, 3), 128, np.uint8)

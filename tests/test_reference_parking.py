@@ -1,19 +1,13 @@
 """A reference run longer than a working session is parked for a commit and carried on from there."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 from run_factory import make_run
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "reference_runs.py"
+from script_module import load
 
 
 @pytest.fixture
 def script(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location("reference_runs", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load("reference_runs")
     monkeypatch.setattr(mod, "WORK", tmp_path / "work")
     monkeypatch.setattr(mod, "PARKED", tmp_path / "parked")
     monkeypatch.setattr(mod, "ROOT", tmp_path)

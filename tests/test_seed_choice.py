@@ -1,22 +1,10 @@
 """VAEGAN_SEED runs a notebook on another trajectory, and finds make phenomena's runs of that seed."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+from script_module import load
 
 from vaegan_nb import notebook as nb
 from vaegan_nb.errors import ConfigError
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _claims_full():
-    spec = importlib.util.spec_from_file_location("claims_full", ROOT / "scripts" / "claims_full.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
 
 def test_the_default_seed_is_the_stored_books(monkeypatch, tmp_path):
     monkeypatch.delenv("VAEGAN_SEED", raising=False)
@@ -36,7 +24,7 @@ def test_another_seed_trains_elsewhere_with_that_seed(monkeypatch, tmp_path):
 
 def test_a_notebook_on_seed_s_reuses_make_phenomenas_seed_s(monkeypatch):
     monkeypatch.delenv("VAEGAN_RUNS", raising=False)
-    cf = _claims_full()
+    cf = load("claims_full")
     for s in (0, 1, 4):
         monkeypatch.setenv("VAEGAN_SEED", str(s))
         monkeypatch.setenv("VAEGAN_PROFILE", "full")
