@@ -203,7 +203,9 @@ def claim_runs(committed: dict[str, RunRecord]) -> dict[str, dict[str, RunRecord
         groups[f"the {STEPS:,}-step beta sweep, seed {SEED}"] = sweep
     for name, rec in committed.items():
         if name in bn_configs():
-            groups[f"the BN cheat at lr {BN_LR:g}, {BN_STEPS:,} steps, seed {rec.config.train.seed}"] = {"aegan_bn": rec}
+            lr = f"{BN_LR:.0e}".replace("e-0", "e-")  # 1e-4, as the docs write it
+            groups[f"the BN cheat at lr {lr}, {BN_STEPS:,} steps, seed {rec.config.train.seed} (its committed "
+                   f"timelapse, every {BN_STEPS // (BN_KEEP[0] - 1):,} steps)"] = {"aegan_bn": rec}
     return groups
 
 
