@@ -281,8 +281,10 @@ def _footage(tmp_path, pattern: str, seconds: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("pattern", [
-    # Conway's Game of Life in two colours: sharp cells, few hues.
-    "life=s=160x96:mold=10:r=10:ratio=0.1:death_color=#C83232:life_color=#00ff00",
+    # Conway's Game of Life in two colours: sharp cells, few hues. Its first grid is random unless seeded,
+    # and the 1.5 px blur's texture came out at 1.0-2.6 times the bar over seeds 0-7 (2026-12-07): seed 0
+    # makes the test one footage, not a draw (2.5 times).
+    "life=s=160x96:mold=10:r=10:ratio=0.1:seed=0:death_color=#C83232:life_color=#00ff00",
     # ffmpeg's moving test card: colour bars, a gradient, moving shapes and a counter.
     "testsrc2=size=160x96:rate=10",
 ])

@@ -6,6 +6,7 @@ from script_module import load
 from vaegan_nb import notebook as nb
 from vaegan_nb.errors import ConfigError
 
+
 def test_the_default_seed_is_the_stored_books(monkeypatch, tmp_path):
     monkeypatch.delenv("VAEGAN_SEED", raising=False)
     monkeypatch.setenv("VAEGAN_RUNS", str(tmp_path))

@@ -13,6 +13,7 @@ from .config import RunConfig, current_profile, current_seed, make_config
 from .runs import RunRecord, checkout_root
 from .training import pick_device, train_or_load
 
+
 def project_root(start: Path | None = None) -> Path:
     """The checkout's root (the folder holding pyproject.toml), or the working directory."""
     here = (start or Path.cwd()).resolve()

@@ -423,10 +423,10 @@ def likeness_plot(runs: RunLike | Iterable[RunLike]) -> Figure:
     for i, rec in enumerate(recs):
         s = likeness_series(rec)
         share = s["steps"] / max(int(s["steps"][-1]), 1)
-        for ax, key in zip(axes, ("texture", "colour")):
+        for ax, key in zip(axes, ("texture", "colour"), strict=True):
             ax.plot(share, s[key], "o-", ms=2.5, lw=1.2, color=f"C{i}",
                     label=f"{_label(rec)}, {int(s['steps'][-1]):,} steps")
-    for ax, title in zip(axes, ("texture: patch distance / its bar", "colour: hue bins / its bar")):
+    for ax, title in zip(axes, ("texture: patch distance / its bar", "colour: hue bins / its bar"), strict=True):
         ax.axhline(1.0, color="0.3", ls="--", lw=1)
         ax.set_ylim(bottom=0)
         ax.set_xlabel("share of the run")
