@@ -149,10 +149,10 @@ def reference_adaptive_step(t: Trainee, x: torch.Tensor, fakes: bool = True) -> 
     # (7) The encoder samples afresh; the KLD of the codes' batch statistics, mixed with the last step's
     eps = torch.randn(x.shape[0], d, device=x.device)
     z, _, _ = _encode(t, x, eps)
-    m, v = z.mean(dim=0), ((z - z.mean(dim=0)) ** 2).mean(dim=0)
+    m, v = z.mean(dim=0), z.var(dim=0, unbiased=False)
     if c.mean is not None and c.momentum:
         m, v = c.momentum * c.mean + (1 - c.momentum) * m, c.momentum * c.var + (1 - c.momentum) * v
-    kld = (-0.5 * (1 + torch.log(v + 1e-8) - m * m - v)).mean()
+    kld = (-0.5 * (1 + torch.log(v + 1e-8) - m.pow(2) - v)).mean()
     t.opt_e.zero_grad()
     (c.beta * kld).backward()
     t.opt_e.step()
