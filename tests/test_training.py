@@ -144,3 +144,13 @@ def test_messages_name_a_run_relative_to_its_checkout(tmp_path):
     (tmp_path / "checkout" / "pyproject.toml").write_text("")
     assert runs.shown(tmp_path / "checkout" / "data" / "runs" / "full" / "vae") == "data/runs/full/vae"
     assert runs.shown(tmp_path / "elsewhere" / "vae") == str((tmp_path / "elsewhere" / "vae").resolve())
+
+
+def test_a_resume_clears_the_half_written_files_of_a_writer_killed_mid_write(tmp_path, frames):
+    run = tmp_path / "r"
+    train(tiny("vae", steps=12), run, progress=False, frames=frames)
+    torn = [run / ".timelapse.npz.0123456789ab.tmp", run / "checkpoints" / ".last.pt.ba9876543210.tmp"]
+    for p in torn:  # what kill -9 leaves when it lands inside an atomic write
+        p.write_bytes(b"half a file")
+    train(tiny("vae", steps=16), run, resume=True, progress=False, frames=frames)
+    assert not any(p.exists() for p in torn) and RunRecord(run).finished

@@ -18,6 +18,15 @@ def _temp_beside(path: Path) -> Path:
     return path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
 
 
+def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files that a writer killed mid-write left in ``folder`` (and below); returns
+    them. Call only while no one else writes there (a run's lock is held)."""
+    stale = sorted(Path(folder).rglob(".*.tmp"))
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
+
+
 def _create_temp(path: Path) -> tuple[int, Path]:
     """Create an empty temporary file beside ``path``, open for writing.
 
