@@ -129,11 +129,11 @@ def bn_progress(rec: RunRecord) -> str:
         if i >= len(tl["steps"]) or tl["steps"][i] != step:
             break
         f = tl["frames"][i]
-        fig = diagnostics.frame_likeness(f, real, bars)
+        texture, colour = diagnostics.likeness_ratios(diagnostics.frame_likeness(f, real, bars))
         j = int(np.searchsorted(m["step"], step))
         rows.append(f"| {step:,} | {m['pixel_test'][j] / base:.2f} | {np.nanmax(m['kld_batch'][: j + 1]):.3f} | "
-                    f"{fig['patch distance'] / fig['patch bar']:.2f} | {fig['hue bins'] / fig['hue bar']:.2f} | "
-                    f"{'yes' if diagnostics.likeness_passes(fig) else 'no'} | {diagnostics.diversity(f):.3f} | "
+                    f"{texture:.2f} | {colour:.2f} | "
+                    f"{'yes' if max(texture, colour) <= 1.0 else 'no'} | {diagnostics.diversity(f):.3f} | "
                     f"{diagnostics.collapsed_samples(f).mean():.0%} |")
     return "\n".join(rows)
 

@@ -28,7 +28,7 @@ except ImportError:  # Windows: no flock, so no lock on the run directory there
 
 import numpy as np
 
-from .atomic import atomic_save_npz, atomic_write_bytes, atomic_write_json, keep_previous, remove_stale_temps  # noqa: F401
+from .atomic import atomic_save_npz, atomic_write_bytes, atomic_write_json, keep_previous  # noqa: F401
 from .config import RunConfig, plain, stored
 from .errors import CheckpointError, DivergenceError, UserError
 
@@ -321,7 +321,6 @@ class Recorder:
 
         if not self.ckpt_path.exists():
             raise CheckpointError(f"{self.ckpt_path}: no checkpoint to resume from; drop resume to start a new run")
-        remove_stale_temps(self.dir)  # half-written files of a run killed mid-write (kill -9, a crash)
         start = load_checkpoint(self.ckpt_path, trainee, self.cfg)
         old, from_prev = _restore_timelapse(self.dir, start)
         if old is not None:

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from . import __version__, data, recipes
+from .atomic import remove_stale_temps
 from .checkpoints import load_checkpoint  # noqa: F401  (training.load_checkpoint, as before)
 from .config import RunConfig
 from .errors import DivergenceError, UserError
@@ -112,6 +113,7 @@ def train(cfg: RunConfig, run_dir: str | os.PathLike, resume: bool = False, prog
     run_dir = Path(run_dir)
     _check_writable(run_dir)
     with run_lock(run_dir):
+        remove_stale_temps(run_dir)  # half-written files of a writer killed mid-write (kill -9, a crash)
         return _train(cfg, run_dir, resume, progress, frames)
 
 

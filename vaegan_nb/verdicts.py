@@ -69,9 +69,10 @@ def verdict(number: int, runs: Mapping[str, RunRecord], rate: Rate | None = None
     """Markdown: claim ``number`` read on ``runs``, its figures and target, and its cross-seed rate (the
     profile's, from docs/phenomena.md; ``with_rate=False`` leaves it out, e.g. for a reference run)."""
     claim = C.claim(number)
-    reading = C.read_claim(claim, C.complete_sweep(runs))
+    runs = C.complete_sweep(runs)
+    reading = C.read_claim(claim, runs)
     if reading is None:
-        missing = ", ".join(n for n in claim.runs if n not in C.complete_sweep(runs))
+        missing = ", ".join(n for n in claim.runs if n not in runs)
         return f"**Claim {number}** ({claim.title}) needs the runs {missing}; this notebook did not train them."
     held = "holds" if reading.ok else "does not hold"
     figures = "; ".join(f"{k} {fmt(v)}" for k, v in reading.figures.items())
