@@ -33,6 +33,7 @@ RUNS: dict[str, tuple[str, dict]] = {
     "vaegan": ("vaegan", {}),
     "vaegan_decoder_fm": ("vaegan_decoder_fm", {}),
     "aegan_bn": ("aegan_bn", {}),
+    "vaegan_adaptive": ("vaegan_adaptive", {}),  # notebook 05's, claims 10-12
     **{f"vaegan_beta{b:g}": ("vaegan", {"beta": b, "sweep": True}) for b in SWEEP_BETAS},
 }
 

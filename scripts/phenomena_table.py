@@ -163,7 +163,12 @@ def update(text: str, numbers: list[int], seeds: dict[int, dict[str, RunRecord]]
     ref_readings = reference_readings(reference)
     lines = text.split("\n")
     for claim in C.CLAIMS:
-        i = next(i for i, line in enumerate(lines) if line.startswith(f"| {claim.number}. "))
+        i = next((i for i, line in enumerate(lines) if line.startswith(f"| {claim.number}. ")), None)
+        if i is None:  # a claim newer than the table: its row goes after the last claim's row
+            if claim.number not in numbers:
+                raise SystemExit(f"claim {claim.number} has no row yet: read it with --update {claim.number}")
+            i = 1 + max(i for i, line in enumerate(lines) if re.match(r"\| \d+\. ", line))
+            lines.insert(i, "")
         if claim.number in numbers:
             missing = [s for s, runs in seeds.items() if C.read_claim(claim, runs) is None]
             if missing or len(seeds) < 5:
