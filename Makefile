@@ -20,7 +20,7 @@ lab: setup
 	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 # The whole suite in the ci profile (set by tests/conftest.py): unit tests, claim tests and the
-# four notebooks under strict nbval.
+# notebooks under strict nbval.
 test: setup
 	$(PY) -m pytest --nbval tests notebooks
 

@@ -1,6 +1,6 @@
 """What the notebooks cost: nbval wall time in the ci profile, full-profile training time, peak memory.
 
-- nbval: the four notebooks under ``pytest --nbval`` exactly as ``make test`` runs them, in the ci
+- nbval: the notebooks under ``pytest --nbval`` exactly as ``make test`` runs them, in the ci
   profile, with a fresh run directory (so nothing is loaded from an earlier run), one pytest process;
   per-notebook time is the sum of its cells' times from pytest's JUnit report.
 - Full-profile training: ``wall_s`` of the run records in data/runs/full/ that ``make book`` trained,
@@ -136,7 +136,7 @@ def run(skip_nbval: bool = False, rss_recipe: str = "vaegan", rss_steps: int | N
         print(f"  peak RSS: training {rss_recipe} in the full profile ...", flush=True)
         result["peak_rss"] = peak_rss(rss_recipe, rss_steps)
     if not skip_nbval:
-        print("  nbval: the four notebooks in the ci profile, fresh run directory ...", flush=True)
+        print("  nbval: the notebooks in the ci profile, fresh run directory ...", flush=True)
         result["nbval"] = nbval_times()
     return result
 

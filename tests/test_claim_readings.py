@@ -76,3 +76,41 @@ def test_the_ruler_over_training_shows_where_each_half_passes(tmp_path):
     assert s["texture"][0] > 1 and s["texture"][2] <= 1 and s["colour"][2] <= 1  # grey fails, real frames pass
     fig = plots.likeness_plot([rec])
     assert [len(ax.lines) for ax in fig.axes] == [2, 2]  # the run's curve and the bar, on each half
+
+
+def _adaptive_run(tmp_path, name, held, z=1.0, pixel=0.03):
+    """A vaegan_adaptive record (ci profile, target 0.1) with the held batch KLD ``held`` logged every 10
+    steps, codes at ``z`` of the shell and a held-out pixel error ``pixel`` throughout."""
+    steps = np.arange(len(held)) * 10
+    ones = np.ones(len(held))
+    metrics = {"step": steps, "pixel_test": pixel * ones, "z_norm_ratio": z * ones, "kld_held": np.asarray(held),
+               "beta": 5 * ones, "kld": ones}
+    return {"vaegan_adaptive": RunRecord(make_run(tmp_path, name, steps=steps, recipe="vaegan_adaptive",
+                                                  frames=np.stack([_turf(0)] * len(held)), metrics=metrics))}
+
+
+def test_claim_10_asks_the_held_kld_to_stay_near_its_target_over_the_last_half_only(tmp_path):
+    # A wild first half, then within +-50% of 0.1 at 19 of every 20 logged steps: the claim holds.
+    first = [0.9] * 40
+    last = ([0.14, 0.06, 0.1, 0.12] * 10)[:39] + [0.2]
+    runs = _adaptive_run(tmp_path, "near", first + last)
+    r = C.read_claim(C.claim(10), runs)
+    assert r.ok and r.figures["share of the last half within +-50%"] == pytest.approx(39 / 40)
+    # One logged step in ten out of the band: no longer "stays".
+    runs = _adaptive_run(tmp_path, "drifts", first + ([0.1] * 9 + [0.16]) * 4)
+    assert not C.read_claim(C.claim(10), runs).ok
+    # A run without a controller has nothing to read.
+    assert np.isnan(C.held_share(RunRecord(make_run(tmp_path, "bn"))))
+
+
+@pytest.mark.parametrize(("z", "ok"), [(0.79, False), (0.8, True), (1.25, True), (1.3, False)])
+def test_claim_11_keeps_the_codes_within_the_band_around_the_shell(tmp_path, z, ok):
+    assert C.read_claim(C.claim(11), _adaptive_run(tmp_path, f"z{z}", [0.1] * 20, z=z)).ok is ok
+
+
+def test_claim_12_compares_the_held_out_error_with_the_mean_frames(tmp_path):
+    runs = _adaptive_run(tmp_path, "sharp", [0.1] * 20, pixel=0.01)
+    base = C.mean_frame_mse(runs["vaegan_adaptive"])
+    for pixel, ok in ((0.69 * base, True), (0.71 * base, False)):
+        r = C.read_claim(C.claim(12), _adaptive_run(tmp_path, f"p{pixel:.5f}", [0.1] * 20, pixel=pixel))
+        assert r.ok is ok and r.figures["pixel_test / mean-frame MSE"] == pytest.approx(pixel / base)

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 from run_factory import make_run
 from script_module import load
 
@@ -29,3 +30,23 @@ def test_update_reads_the_asked_row_again_and_keeps_the_others_as_they_were_read
         old, kept = rows[n].split(" | "), next(line for line in new if line.startswith(f"| {n}. ")).split(" | ")
         assert kept[:5] == old[:5], n
     assert new.count("NOTE") == 1 and new.index("NOTE") < new.index(next(line for line in new if line.startswith("| claim |")))
+
+
+def test_update_adds_the_row_of_a_claim_newer_than_the_table_after_the_last_row(tmp_path):
+    table = load("phenomena_table")
+    lines = [line for line in (ROOT / "docs" / "phenomena.md").read_text().splitlines()
+             if not any(line.startswith(f"| {n}. ") for n in range(10, 13))]  # the table before claims 10-12
+    text = "\n".join(lines)
+    steps = np.arange(40) * 10
+    ones = np.ones(len(steps))
+    seeds = {s: {"vaegan_adaptive": RunRecord(make_run(
+        tmp_path, f"s{s}", steps=steps, recipe="vaegan_adaptive",
+        frames=np.repeat(data.turf_frames(16, 24, 40, s)[None], len(steps), 0),
+        metrics={"step": steps, "pixel_test": 0.01 * ones, "z_norm_ratio": ones, "kld_held": 0.1 * ones,
+                 "beta": ones, "kld": ones}))} for s in range(5)}
+    with pytest.raises(SystemExit, match="claim 10 has no row yet"):
+        table.update(text, [], seeds, {}, "")
+    new = table.update(text, [10, 11, 12], seeds, {}, "").splitlines()
+    at = [next(i for i, line in enumerate(new) if line.startswith(f"| {n}. ")) for n in range(9, 13)]
+    assert at == [at[0] + k for k in range(4)], "rows 10-12 follow row 9 in order"
+    assert all("| 5/5 |" in new[i] for i in at[1:])

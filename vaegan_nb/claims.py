@@ -370,17 +370,22 @@ HELD_BAND = 0.5  # the held batch KLD within +-50% of its target ...
 HELD_SHARE = 0.95  # ... at this share of the logged steps of the run's last half
 
 
+def last_half(rec: RunRecord, col: str) -> np.ndarray:
+    """The finite values of ``col`` logged over the second half of the run's steps (empty when none)."""
+    m = rec.metrics()
+    if col not in m or not len(m["step"]):
+        return np.zeros(0)
+    v = m[col][m["step"] >= m["step"].max() / 2]
+    return v[np.isfinite(v)]
+
+
 def held_share(rec: RunRecord, band: float = HELD_BAND) -> float:
     """The share of the last half's logged steps at which the controller's batch KLD lies within
     +-``band`` of its target (NaN without a controller)."""
-    m = rec.metrics()
-    if "kld_held" not in m:
+    k = last_half(rec, "kld_held")
+    if not len(k):
         return float("nan")
-    s, k = m["step"], m["kld_held"]
-    keep = (s >= s.max() / 2) & np.isfinite(k)
-    if not keep.any():
-        return float("nan")
-    return float(np.mean(np.abs(k[keep] / rec.config.train.beta_target - 1) <= band))
+    return float(np.mean(np.abs(k / rec.config.train.beta_target - 1) <= band))
 
 
 def _claim10(r: Mapping[str, RunRecord]) -> Reading:

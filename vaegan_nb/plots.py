@@ -143,11 +143,14 @@ def loss_panels(runs: RunLike | Iterable[RunLike]) -> Figure:
     return fig
 
 
-def compare_metric(runs: RunLike | Iterable[RunLike], column: str, logy: bool = False) -> Figure:
-    """One metric column of several runs on one axes."""
+def compare_metric(runs: RunLike | Iterable[RunLike], column: str, logy: bool = False,
+                   band: tuple[float, float] | None = None) -> Figure:
+    """One metric column of several runs on one axes; ``band`` (low, high) is shaded, e.g. a claim's range."""
     recs = _records(runs)
     fig = Figure(figsize=(6, 3.5), layout="constrained")
     ax = fig.subplots()
+    if band is not None:
+        ax.axhspan(*band, color="0.85", zorder=0, label=f"{band[0]:g}-{band[1]:g}")
     drawn = 0
     for i, rec in enumerate(recs):
         x, y = _series(rec.metrics(), column, positive=logy)
@@ -434,4 +437,24 @@ def likeness_plot(runs: RunLike | Iterable[RunLike]) -> Figure:
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("figure / bar (at most 1 passes)")
     axes[0].legend(fontsize="small")
+    return fig
+
+
+def controller_plot(runs: RunLike | Iterable[RunLike], band: float = 0.5) -> Figure:
+    """The adaptive beta at work (``recipes.adaptive_step``): beta, the batch KLD it holds beside its
+    target (shaded: +-``band`` of it), and the per-sample KLD that the batch KLD does not see."""
+    recs = _records(runs)
+    metrics = [r.metrics() for r in recs]
+    fig = Figure(figsize=(13, 3.6), layout="constrained")
+    axs = fig.subplots(1, 3)
+    _plot_columns(axs[0], recs, metrics, ("beta",), True, "beta (log)")
+    targets = sorted({r.config.train.beta_target for r in recs})
+    for t in targets:
+        axs[1].axhspan(t * (1 - band), t * (1 + band), color="0.85", zorder=0)
+        axs[1].axhline(t, color="0.3", ls="--", lw=1)
+    _plot_columns(axs[1], recs, metrics, ("kld_held",), False,
+                  f"batch KLD per dimension; target {', '.join(f'{t:g}' for t in targets)} +-{band:.0%}")
+    if targets:
+        axs[1].set_ylim(0, 4 * max(targets))  # the first steps' overshoot would flatten the band
+    _plot_columns(axs[2], recs, metrics, ("kld",), True, "per-sample KLD per dimension (log)")
     return fig

@@ -40,6 +40,8 @@ class Rate:
 
 
 _HEADER = re.compile(r"Generated (\d{4}-\d{2}-\d{2} on [^,]+)")
+# scripts/phenomena_table.py --update adds "Rows 10, 11 read again 2026-12-07 on x86_64 (CPU)." to the header.
+_AGAIN = re.compile(r"Rows? ([\d, and]+) read again (\d{4}-\d{2}-\d{2} on [^(.\s]+)")
 _ROW = re.compile(r"^\|\s*(\d+)\.\s.*\|\s*(\d+)/(\d+)\s*\|.*\|\s*([^|]+?)\s*\|\s*$")
 
 
@@ -57,10 +59,12 @@ def rates(path: Path | None = None) -> dict[int, Rate]:
     text = path.read_text(encoding="utf-8")
     head = _HEADER.search(text)
     generated = head.group(1) if head else "on an unknown date"
+    again = {int(n): m.group(2) for m in _AGAIN.finditer(text) for n in re.findall(r"\d+", m.group(1))}
     out = {}
     for line in text.splitlines():
         if m := _ROW.match(line):
-            out[int(m.group(1))] = Rate(int(m.group(2)), int(m.group(3)), m.group(4).replace("**", ""), generated)
+            n = int(m.group(1))
+            out[n] = Rate(int(m.group(2)), int(m.group(3)), m.group(4).replace("**", ""), again.get(n, generated))
     return out
 
 
