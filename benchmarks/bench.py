@@ -41,7 +41,7 @@ TARGETS = {
     "peak_rss_mb": 1536.0,
 }
 RSS_STEPS = 300  # the peak comes within the first steps (and the compile); a whole run adds nothing
-GAN = ("vaegan", "vaegan_decoder_fm", "aegan_bn")
+GAN = ("vaegan", "vaegan_decoder_fm", "aegan_bn", "vaegan_adaptive")
 DOC_MARK = "<!-- measured: everything below is written by `python benchmarks/bench.py --doc` -->"
 
 

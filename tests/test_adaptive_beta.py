@@ -1,11 +1,13 @@
 """The adaptive beta (the blog's part 5): beta follows the batch KLD toward a target, and a run carries
 beta and the moving statistics across a checkpoint."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
 
-from vaegan_nb.adaptive import BETA_FLOOR, AdaptiveBeta
+from vaegan_nb.adaptive import BETA_FLOOR, AdaptiveBeta, shell_band
 from vaegan_nb.config import make_config
 from vaegan_nb.losses import kld_batch
 from vaegan_nb.runs import RunRecord
@@ -76,3 +78,15 @@ def test_settings_the_controller_cannot_use_are_refused_by_name(field, value):
 
     with pytest.raises(ConfigError, match=f"train.{field}"):
         make_config("vaegan_adaptive", "ci", **{field: value})
+
+
+def test_one_batch_kld_allows_codes_inside_and_outside_the_shell():
+    lo, hi = shell_band(0.1)
+    assert 0.69 < lo < 0.71 and 1.32 < hi < 1.34  # variances of about 0.49 and 1.77
+    for r in (lo, hi):  # both radii give the target back
+        v = r * r
+        assert 0.5 * (v - 1 - math.log(v)) == pytest.approx(0.1, rel=1e-9)
+    tight, loose = shell_band(0.01), shell_band(1.0)
+    assert lo < tight[0] < 1 < tight[1] < hi and loose[0] < lo and loose[1] > hi
+    with pytest.raises(ValueError, match="beta_target"):
+        shell_band(0.0)

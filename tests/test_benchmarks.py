@@ -17,7 +17,8 @@ import bench_step  # noqa: E402
 
 def test_every_notebook_run_is_found_for_the_training_time_table():
     used = {nb.stem: bench_notebooks.runs_used(nb) for nb in bench_notebooks.NOTEBOOKS}
-    assert len(used) == 4 and all(used.values()), used
+    assert len(used) == 5 and all(used.values()), used
+    assert "vaegan_adaptive" in used["05_adaptive_beta"], used["05_adaptive_beta"]
     assert "vae" in used["01_vae"] and "vae_mean_reduction" in used["01_vae"]
     # The beta sweep's names are f-strings: they must become patterns that match the records.
     assert any(fnmatch("vaegan_beta0.1_s100", p) for p in used["03_kld_explosion"]), used["03_kld_explosion"]

@@ -44,6 +44,13 @@ they have no test here; docs/phenomena.md is their evidence.
   held-out error is 1.3-1.8 times the mean frame's. The full profile needs about 1,600-2,000 steps of
   batch 32 to reach 0.7 of it.
 
+Claims 10-12 (the adaptive beta, ours, notebook 05) are read on the small config's vaegan_adaptive, 400
+steps on seeds 0 and 1 (255 s for both, one after the other on one thread, on a loaded machine). Claim 11 is tested at its own band;
+claim 10 in a weaker form (its test says why). Claim 12 (held-out error at most 0.7 of the mean frame's)
+has no small run that shows it: after these 400 steps the error is 1.23 and 1.64 times the mean frame's
+(model 167, 2026-12-07), and the full profile's own run reached 0.8 of it only by step 1,500 of 3,000
+(docs/adaptive_beta.md), so docs/phenomena.md is its evidence, as for claim 8.
+
 Claims 2-4 used to be read on the small config with a latent of 16. Since the VAE-GAN trains without
 fakes (2026-12-01, ``train.fakes``), 400 such steps no longer show claim 3: the pixel error ended at
 0.76-0.94 of its value at 5% on seeds 0-4 (claim 3 asks 0.7), with a latent of 64 at 0.45-1.12, and
@@ -52,6 +59,7 @@ at beta 1 the codes ended at 0.94-1.21 of the shell. The full profile's model sh
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from vaegan_nb import claims as C
@@ -69,7 +77,7 @@ RATE_SEEDS = (0, 1, 2, 3, 4)  # for a claim read as a rate, like docs/phenomena.
 WORKERS = 2
 SMALL = dict(n_train=512, n_test=64, batch_size=16, latent_dim=16, log_every=10, snapshot_every=50,
              checkpoint_every=100_000, n_fixed=16, compile="off", num_threads=1)
-STEPS = {"vae": 1500, "aegan_bn": 200}
+STEPS = {"vae": 1500, "aegan_bn": 200, "vaegan_adaptive": 400}
 GAN_STEPS = 400  # the mistaken VAE-GAN; its fix and the beta-0.1 run train half as long
 # Claims 2-4: the full profile's VAE-GAN at batch 16 (a third less time a step than its 32), lighter on
 # monitoring.
@@ -80,11 +88,11 @@ VAE = dict(n_train=4096, n_test=64, log_every=10, snapshot_every=100, checkpoint
 # The runs the claims read, as (seed, name): the VAE-GAN on five seeds for the rates, the rest on two.
 # They train in one go, longest first, so that both workers stay busy until the last one.
 RUNS = ([(s, "vaegan") for s in RATE_SEEDS]
-        + [(s, n) for s in SEEDS for n in ("vae", "aegan_bn", "vaegan_decoder_fm", "vaegan_beta0.1")])
+        + [(s, n) for s in SEEDS for n in ("vae", "aegan_bn", "vaegan_decoder_fm", "vaegan_beta0.1", "vaegan_adaptive")])
 
 
 def _config(seed: int, name: str):
-    if name.startswith("vaegan"):
+    if name.startswith("vaegan") and name != "vaegan_adaptive":
         beta = float(name.removeprefix("vaegan_beta")) if "beta" in name else 1.0
         recipe = "vaegan" if "beta" in name else name
         steps = GAN_STEPS if name == "vaegan" else GAN_STEPS // 2
@@ -162,3 +170,23 @@ def test_claim9_diagnosis_fixed_noise_lands_off_the_codes_the_decoder_learnt(run
     split = data.load_split(rec.config.data, progress=False)
     gap = prior_gap.prior_gap(load_trained(rec), split.train, split.test)
     assert gap["fixed noise through the codes' Gaussian"] > gap["fixed noise"], gap
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_claim10_the_adaptive_beta_holds_the_batch_kld_near_its_target(runs, seed):
+    # Weaker than the claim's 95% of the last half within +-50%: with batch 16 and a latent of 16 the
+    # batch KLD of a single step is a noisy estimate, and in these 400-step runs 71% of the last half's
+    # logged steps lay in the band on seeds 0 and 1 (model 167, 2026-12-07), while its median was 1.06
+    # and 0.89 times the target. The test asks the median within +-25% and 60% of the steps in the band;
+    # a controller that did not hold the KLD would leave it where feature matching and beta's start put it.
+    rec = runs[seed, "vaegan_adaptive"]
+    held = C.last_half(rec, "kld_held") / rec.config.train.beta_target
+    assert 0.75 <= np.median(held) <= 1.25, held
+    assert C.held_share(rec) >= 0.6, held
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_claim11_the_adaptive_beta_keeps_the_codes_on_the_shell(runs, seed):
+    # The claim's own band; 1.13 and 1.03 on seeds 0 and 1 (model 167, 2026-12-07).
+    r = C.read_claim(C.claim(11), {"vaegan_adaptive": runs[seed, "vaegan_adaptive"]})
+    assert r.ok, r.figures

@@ -8,6 +8,8 @@ a sub-step of its own; then beta <- max(1e-3, beta + step * (KLD - target)).
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .losses import kld_of_stats
@@ -50,3 +52,27 @@ class AdaptiveBeta:
         self.beta = state["beta"].to(device)
         self.mean = None if state["mean"] is None else state["mean"].to(device)
         self.var = None if state["var"] is None else state["var"].to(device)
+
+
+def shell_band(target: float) -> tuple[float, float]:
+    """The codes' radius over the shell's, sqrt(v), at the two batch variances v whose KLD per dimension,
+    0.5 (v - 1 - log v) with a zero batch mean, equals ``target``: the batch KLD alone does not say which."""
+    if not target > 0:
+        raise ValueError(f"beta_target must be > 0, got {target!r}")
+
+    def kld(v: float) -> float:
+        return 0.5 * (v - 1 - math.log(v))
+
+    def solve(lo: float, hi: float) -> float:  # kld - target changes sign once on [lo, hi]
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            if (kld(mid) > target) == (kld(lo) > target):
+                lo = mid
+            else:
+                hi = mid
+        return 0.5 * (lo + hi)
+
+    big = 2.0
+    while kld(big) < target:
+        big *= 2
+    return math.sqrt(solve(1e-300, 1.0)), math.sqrt(solve(1.0, big))
