@@ -185,9 +185,9 @@ def update(text: str, numbers: list[int], seeds: dict[int, dict[str, RunRecord]]
     end = lines.index("## Runs") - 1
     lines[start:end] = _reference_section(ref_readings, reference)
     if numbers:  # the header says which rows are newer than it (vaegan_nb.verdicts reads this)
-        gen = next(i for i, line in enumerate(lines) if "Generated " in line)
+        gen = next(i for i, line in enumerate(lines) if re.search(r"Generated \d{4}-\d{2}-\d{2}", line))
         rows = ", ".join(map(str, sorted(numbers)))
-        lines[gen] += (f" Row{'s' if len(numbers) > 1 else ''} {rows} read again {_dt.date.today().isoformat()} "
+        lines[gen] += (f" Row{'s' if len(numbers) > 1 else ''} {rows} read {_dt.date.today().isoformat()} "
                        f"on {platform.machine()} ({R.machine()['cpu_model'].replace(',', '')}).")
     head = lines.index("| claim | target | rate | figures (min / median / max) | blog | reproduced |")
     lines[head:head] = [note, ""]

@@ -43,7 +43,7 @@ def test_the_rates_are_read_from_the_phenomena_table(tmp_path):
 def test_a_row_read_again_after_the_table_says_when_and_where(tmp_path):
     # What scripts/phenomena_table.py --update writes into the header.
     table = tmp_path / "phenomena.md"
-    table.write_text("Do not edit by hand. Generated 2026-12-01 on x86_64, seeds 0, 1. Rows 7, 8 read again "
+    table.write_text("Do not edit by hand. Generated 2026-12-01 on x86_64, seeds 0, 1. Rows 7, 8 read "
                      "2026-12-07 on x86_64 (Intel Xeon).\n\n| claim | target | rate | figures | blog | reproduced |\n"
                      "|---|---|---|---|---|---|\n| 6. Beta | growth | 0/5 | x | - | **no** |\n"
                      "| 7. BN cheat: bounded | batch KLD < 1 | 4/5 | max: 0.1 | max 0.66 | yes |\n")

@@ -40,8 +40,8 @@ class Rate:
 
 
 _HEADER = re.compile(r"Generated (\d{4}-\d{2}-\d{2} on [^,]+)")
-# scripts/phenomena_table.py --update adds "Rows 10, 11 read again 2026-12-07 on x86_64 (CPU)." to the header.
-_AGAIN = re.compile(r"Rows? ([\d, and]+) read again (\d{4}-\d{2}-\d{2} on [^(.\s]+)")
+# scripts/phenomena_table.py --update adds "Rows 10, 11 read 2026-12-07 on x86_64 (CPU)." to the header.
+_AGAIN = re.compile(r"Rows? ([\d, and]+) read (?:again )?(\d{4}-\d{2}-\d{2} on [^(.\s]+)")
 _ROW = re.compile(r"^\|\s*(\d+)\.\s.*\|\s*(\d+)/(\d+)\s*\|.*\|\s*([^|]+?)\s*\|\s*$")
 
 
