@@ -88,5 +88,9 @@ def test_one_batch_kld_allows_codes_inside_and_outside_the_shell():
         assert 0.5 * (v - 1 - math.log(v)) == pytest.approx(0.1, rel=1e-9)
     tight, loose = shell_band(0.01), shell_band(1.0)
     assert lo < tight[0] < 1 < tight[1] < hi and loose[0] < lo and loose[1] > hi
+    for target in (400.0, 1e-12):  # far from the usual targets the roots are still the target's
+        for r in shell_band(target):
+            u = 2 * math.log(r)  # log v: v itself underflows at the low root of a large target
+            assert 0.5 * (math.expm1(u) - u) == pytest.approx(target, rel=1e-6)
     with pytest.raises(ValueError, match="beta_target"):
         shell_band(0.0)

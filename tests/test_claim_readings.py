@@ -99,8 +99,12 @@ def test_claim_10_asks_the_held_kld_to_stay_near_its_target_over_the_last_half_o
     # One logged step in ten out of the band: no longer "stays".
     runs = _adaptive_run(tmp_path, "drifts", first + ([0.1] * 9 + [0.16]) * 4)
     assert not C.read_claim(C.claim(10), runs).ok
-    # A run without a controller has nothing to read.
-    assert np.isnan(C.held_share(RunRecord(make_run(tmp_path, "bn"))))
+    # A held KLD that is not finite counts as outside the band, not as missing.
+    runs = _adaptive_run(tmp_path, "diverged", first + [0.1] * 36 + [np.inf] * 4)
+    assert C.held_share(runs["vaegan_adaptive"]) == pytest.approx(0.9)
+    # A run without a controller has nothing to read, and does not meet the claim.
+    bn = RunRecord(make_run(tmp_path, "bn"))
+    assert np.isnan(C.held_share(bn)) and not C.read_claim(C.claim(10), {"vaegan_adaptive": bn}).ok
 
 
 @pytest.mark.parametrize(("z", "ok"), [(0.79, False), (0.8, True), (1.25, True), (1.3, False)])

@@ -50,3 +50,31 @@ def test_update_adds_the_row_of_a_claim_newer_than_the_table_after_the_last_row(
     at = [next(i for i, line in enumerate(new) if line.startswith(f"| {n}. ")) for n in range(9, 13)]
     assert at == [at[0] + k for k in range(4)], "rows 10-12 follow row 9 in order"
     assert all("| 5/5 |" in new[i] for i in at[1:])
+
+
+def test_rows_read_later_are_named_once_in_the_header_and_their_rates_cite_that(tmp_path):
+    table = load("phenomena_table")
+    from vaegan_nb import verdicts
+
+    text = (ROOT / "docs" / "phenomena.md").read_text()
+    head = next(line for line in text.splitlines() if "Generated 20" in line)
+    header = "Do not edit by hand. Generated 2026-12-01 on x86_64, seeds 0, 1, 2, 3, 4."
+    text = text.replace(head, header + " Rows 9, 10, 11, 12 read 2026-12-05 on x86_64 (CPU (model 1)).")
+    steps = np.arange(40) * 10
+    ones = np.ones(len(steps))
+    seeds = {s: {"vaegan_adaptive": RunRecord(make_run(
+        tmp_path, f"s{s}", steps=steps, recipe="vaegan_adaptive",
+        frames=np.repeat(data.turf_frames(16, 24, 40, s)[None], len(steps), 0),
+        metrics={"step": steps, "pixel_test": 0.01 * ones, "z_norm_ratio": ones, "kld_held": 0.1 * ones,
+                 "beta": ones, "kld": ones}))} for s in range(5)}
+    for _ in range(2):  # reading the same rows twice leaves one sentence about them
+        text = table.update(text, [11, 10], seeds, {}, "")
+    line = next(line for line in text.splitlines() if line.startswith(header))
+    assert line.startswith(header + " Rows 9, 12 read 2026-12-05 on x86_64 (CPU (model 1)). Rows 10, 11 read ")
+    assert line.count(" read ") == 2
+    path = tmp_path / "phenomena.md"
+    path.write_text(text)
+    rates = verdicts.rates(path)
+    assert rates[9].generated == rates[12].generated == "2026-12-05 on x86_64"
+    assert rates[10].generated == rates[11].generated != "2026-12-05 on x86_64"
+    assert rates[1].generated == "2026-12-01 on x86_64"

@@ -118,3 +118,22 @@ def test_the_blogs_raw_spikes_do_not_set_the_y_range(runs):
     fig = plots.blog_comparison([(vae, "kld", "2019-05-09_kld", "β=0.1 - Train", "KLD, beta 0.1")], growth=False)
     ours_ax, blog_ax = fig.axes
     assert ours_ax.get_ylim()[1] < 10 < blog_ax.get_ylim()[1] < 100
+
+
+def test_controller_plot_shows_beta_the_held_kld_in_its_band_and_says_what_lies_off_the_axis(tmp_path):
+    steps = np.arange(0, 400, 10)
+    held = np.full(len(steps), 0.1)
+    held[20] = 5.0  # one spike mid-run, far above 4x the target
+    run = make_run(tmp_path, "ada", steps=steps, recipe="vaegan_adaptive",
+                   metrics={"step": steps, "beta": np.linspace(10, 3, len(steps)), "kld_held": held,
+                            "kld_batch": held * 1.1, "kld": np.linspace(1, 5, len(steps))})
+    fig = plots.controller_plot(run)
+    beta_ax, kld_ax, per_sample_ax = fig.axes
+    assert "beta" in beta_ax.get_title() and "held" in kld_ax.get_title() and "per-sample" in per_sample_ax.get_title()
+    assert kld_ax.get_ylim()[1] >= 0.4  # at least 4x the target, the band visible
+    assert any("above the axis" in t.get_text() for t in kld_ax.texts)
+
+
+def test_compare_metric_shades_and_names_a_band(runs):
+    fig = plots.compare_metric(runs, "z_norm_ratio", band=(0.8, 1.25), band_label="claim 11")
+    assert "claim 11: 0.8-1.25" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]

@@ -56,23 +56,26 @@ class AdaptiveBeta:
 
 def shell_band(target: float) -> tuple[float, float]:
     """The codes' radius over the shell's, sqrt(v), at the two batch variances v whose KLD per dimension,
-    0.5 (v - 1 - log v) with a zero batch mean, equals ``target``: the batch KLD alone does not say which."""
-    if not target > 0:
-        raise ValueError(f"beta_target must be > 0, got {target!r}")
+    0.5 (v - 1 - log v) with a zero batch mean, equals ``target``: the batch KLD alone does not say which.
+    Every dimension at one of them, with zero means, reaches that radius; any other batch at the target
+    lies between the two."""
+    if not (target > 0 and math.isfinite(target)):
+        raise ValueError(f"beta_target must be a positive number, got {target!r}")
 
-    def kld(v: float) -> float:
-        return 0.5 * (v - 1 - math.log(v))
+    def excess(u: float) -> float:  # the KLD at v = e^u, minus the target; convex in u, zero at u = 0
+        return 0.5 * (math.expm1(u) - u) - target
 
-    def solve(lo: float, hi: float) -> float:  # kld - target changes sign once on [lo, hi]
+    def root(lo: float, hi: float) -> float:  # excess changes sign once on [lo, hi]
         for _ in range(200):
             mid = 0.5 * (lo + hi)
-            if (kld(mid) > target) == (kld(lo) > target):
+            if (excess(mid) > 0) == (excess(lo) > 0):
                 lo = mid
             else:
                 hi = mid
         return 0.5 * (lo + hi)
 
-    big = 2.0
-    while kld(big) < target:
-        big *= 2
-    return math.sqrt(solve(1e-300, 1.0)), math.sqrt(solve(1.0, big))
+    # The KLD is above the target at u = -(2 target + 2), where 0.5 (e^u - 1 - u) > target + 0.5, and at
+    # u = 1 + log(2 target + 3), where v = e (2 target + 3) outgrows 1 + log v by more than 2 target.
+    low = root(-(2 * target + 2), 0.0)
+    high = root(0.0, math.log(2 * target + 3) + 1)
+    return math.exp(low / 2), math.exp(high / 2)

@@ -144,13 +144,14 @@ def loss_panels(runs: RunLike | Iterable[RunLike]) -> Figure:
 
 
 def compare_metric(runs: RunLike | Iterable[RunLike], column: str, logy: bool = False,
-                   band: tuple[float, float] | None = None) -> Figure:
-    """One metric column of several runs on one axes; ``band`` (low, high) is shaded, e.g. a claim's range."""
+                   band: tuple[float, float] | None = None, band_label: str = "band") -> Figure:
+    """One metric column of several runs on one axes; ``band`` (low, high) is shaded and labelled
+    ``band_label``, e.g. a claim's range."""
     recs = _records(runs)
     fig = Figure(figsize=(6, 3.5), layout="constrained")
     ax = fig.subplots()
     if band is not None:
-        ax.axhspan(*band, color="0.85", zorder=0, label=f"{band[0]:g}-{band[1]:g}")
+        ax.axhspan(*band, color="0.85", zorder=0, label=f"{band_label}: {band[0]:g}-{band[1]:g}")
     drawn = 0
     for i, rec in enumerate(recs):
         x, y = _series(rec.metrics(), column, positive=logy)
@@ -452,9 +453,21 @@ def controller_plot(runs: RunLike | Iterable[RunLike], band: float = 0.5) -> Fig
     for t in targets:
         axs[1].axhspan(t * (1 - band), t * (1 + band), color="0.85", zorder=0)
         axs[1].axhline(t, color="0.3", ls="--", lw=1)
-    _plot_columns(axs[1], recs, metrics, ("kld_held",), False,
-                  f"batch KLD per dimension; target {', '.join(f'{t:g}' for t in targets)} +-{band:.0%}")
+    _plot_columns(axs[1], recs, metrics, ("kld_held", "kld_batch"), False,
+                  f"batch KLD per dimension: held (moving statistics) and\nthe batch's own; "
+                  f"target {', '.join(f'{t:g}' for t in targets)} +-{band:.0%} shaded")
     if targets:
-        axs[1].set_ylim(0, 4 * max(targets))  # the first steps' overshoot would flatten the band
+        # The first steps' overshoot would flatten the band: the axis ends at 4x the target, or at the
+        # values' 99th percentile from 5% of the run on, and says how many logged points lie above it.
+        late = np.concatenate([m[c][(m["step"] >= 0.05 * m["step"].max())] for m in metrics
+                               for c in ("kld_held", "kld_batch") if c in m])
+        late = late[np.isfinite(late)]
+        top = max(4 * max(targets), float(np.quantile(late, 0.99)) if len(late) else 0.0)
+        axs[1].set_ylim(0, top)
+        above = sum(int((m[c][np.isfinite(m[c])] > top).sum()) for m in metrics for c in ("kld_held", "kld_batch")
+                    if c in m)
+        if above:
+            axs[1].text(0.99, 0.02, f"{above} logged points above the axis", ha="right", va="bottom",
+                        transform=axs[1].transAxes, fontsize="x-small", color="0.3")
     _plot_columns(axs[2], recs, metrics, ("kld",), True, "per-sample KLD per dimension (log)")
     return fig
