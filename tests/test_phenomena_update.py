@@ -32,18 +32,23 @@ def test_update_reads_the_asked_row_again_and_keeps_the_others_as_they_were_read
     assert new.count("NOTE") == 1 and new.index("NOTE") < new.index(next(line for line in new if line.startswith("| claim |")))
 
 
+def _adaptive_seeds(tmp_path):
+    """Five seeds of an adaptive-beta run that meets claims 10-12."""
+    steps = np.arange(40) * 10
+    ones = np.ones(len(steps))
+    return {s: {"vaegan_adaptive": RunRecord(make_run(
+        tmp_path, f"s{s}", steps=steps, recipe="vaegan_adaptive",
+        frames=np.repeat(data.turf_frames(16, 24, 40, s)[None], len(steps), 0),
+        metrics={"step": steps, "pixel_test": 0.01 * ones, "z_norm_ratio": ones, "kld_held": 0.1 * ones,
+                 "beta": ones, "kld": ones}))} for s in range(5)}
+
+
 def test_update_adds_the_row_of_a_claim_newer_than_the_table_after_the_last_row(tmp_path):
     table = load("phenomena_table")
     lines = [line for line in (ROOT / "docs" / "phenomena.md").read_text().splitlines()
              if not any(line.startswith(f"| {n}. ") for n in range(10, 13))]  # the table before claims 10-12
     text = "\n".join(lines)
-    steps = np.arange(40) * 10
-    ones = np.ones(len(steps))
-    seeds = {s: {"vaegan_adaptive": RunRecord(make_run(
-        tmp_path, f"s{s}", steps=steps, recipe="vaegan_adaptive",
-        frames=np.repeat(data.turf_frames(16, 24, 40, s)[None], len(steps), 0),
-        metrics={"step": steps, "pixel_test": 0.01 * ones, "z_norm_ratio": ones, "kld_held": 0.1 * ones,
-                 "beta": ones, "kld": ones}))} for s in range(5)}
+    seeds = _adaptive_seeds(tmp_path)
     with pytest.raises(SystemExit, match="claim 10 has no row yet"):
         table.update(text, [], seeds, {}, "")
     new = table.update(text, [10, 11, 12], seeds, {}, "").splitlines()
@@ -60,13 +65,7 @@ def test_rows_read_later_are_named_once_in_the_header_and_their_rates_cite_that(
     head = next(line for line in text.splitlines() if "Generated 20" in line)
     header = "Do not edit by hand. Generated 2026-12-01 on x86_64, seeds 0, 1, 2, 3, 4."
     text = text.replace(head, header + " Rows 9, 10, 11, 12 read 2026-12-05 on x86_64 (CPU (model 1)).")
-    steps = np.arange(40) * 10
-    ones = np.ones(len(steps))
-    seeds = {s: {"vaegan_adaptive": RunRecord(make_run(
-        tmp_path, f"s{s}", steps=steps, recipe="vaegan_adaptive",
-        frames=np.repeat(data.turf_frames(16, 24, 40, s)[None], len(steps), 0),
-        metrics={"step": steps, "pixel_test": 0.01 * ones, "z_norm_ratio": ones, "kld_held": 0.1 * ones,
-                 "beta": ones, "kld": ones}))} for s in range(5)}
+    seeds = _adaptive_seeds(tmp_path)
     for _ in range(2):  # reading the same rows twice leaves one sentence about them
         text = table.update(text, [11, 10], seeds, {}, "")
     line = next(line for line in text.splitlines() if line.startswith(header))
