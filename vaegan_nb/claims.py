@@ -1,5 +1,6 @@
-"""The blog's nine claims and three of ours (10-12, notebook 05), read off run records or off the blog's
-own curves, with one smoothing.
+"""The blog's nine claims and three of ours (notebook 05), read off run records or the blog's curves.
+
+Each is read with one smoothing.
 
 A value "at 5%" is the median of the values logged within +-2.5% of the run around 5% of its steps;
 "at the end" is the median over the last 5%. The same reading applies to the blog's curves
