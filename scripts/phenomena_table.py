@@ -150,16 +150,14 @@ def _row(claim: C.Claim, seeds: dict[int, dict[str, RunRecord]], blog: dict[int,
             f"{_cell(blog.get(claim.number, '-'))} | {_verdict(k, n, ref_readings.get(claim.number))} |")
 
 
-CELL = re.compile(r"(?<!\\)\|")
-# " Rows 10, 11 read 2026-12-07 on x86_64 (Intel(R) Xeon(R) Processor (model 167))." in the header: the
-# rows read after the table was generated, when and where.
-READ_SENTENCE = re.compile(r" Rows? ([\d, and]+) read (?:again )?(.*?\)\.)(?=\s|$)")
+CELL = re.compile(r"(?<!\\)\|")  # a cell border: a | not escaped as \|
 
 
 def _read_sentence(rows: list[int], when_where: str) -> str:
+    """The header's sentence about ``rows`` (``verdicts.READ_SENTENCE`` reads it); empty for no rows."""
     if not rows:
         return ""
-    return f" Row{'s' if len(rows) > 1 else ''} {', '.join(map(str, rows))} read {when_where}"  # a cell border: a | not escaped as \|
+    return f" Row{'s' if len(rows) > 1 else ''} {', '.join(map(str, rows))} read {when_where}"
 
 
 def update(text: str, numbers: list[int], seeds: dict[int, dict[str, RunRecord]],
@@ -195,7 +193,7 @@ def update(text: str, numbers: list[int], seeds: dict[int, dict[str, RunRecord]]
     lines[start:end] = _reference_section(ref_readings, reference)
     if numbers:  # the header says which rows are newer than it (vaegan_nb.verdicts reads this)
         gen = next(i for i, line in enumerate(lines) if re.search(r"Generated \d{4}-\d{2}-\d{2}", line))
-        lines[gen] = READ_SENTENCE.sub(lambda m: _read_sentence(
+        lines[gen] = verdicts.READ_SENTENCE.sub(lambda m: _read_sentence(
             [n for n in map(int, re.findall(r"\d+", m.group(1))) if n not in numbers], m.group(2)), lines[gen])
         lines[gen] += _read_sentence(sorted(set(numbers)), f"{_dt.date.today().isoformat()} on {platform.machine()} "
                                      f"({R.machine()['cpu_model'].replace(',', '')}).")

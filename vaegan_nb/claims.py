@@ -372,13 +372,19 @@ HELD_BAND = 0.5  # the held batch KLD within +-50% of its target ...
 HELD_SHARE = 0.95  # ... at this share of the logged steps of the run's last half
 
 
-def last_half(rec: RunRecord, col: str) -> np.ndarray:
-    """The finite values of ``col`` logged over the second half of the run's steps (empty when none)."""
+def _last_half_logged(rec: RunRecord, col: str) -> np.ndarray | None:
+    """Every value of ``col`` logged over the second half of the run's steps, after step 0 (None when the
+    run does not log it)."""
     m = rec.metrics()
     if col not in m or not len(m["step"]):
-        return np.zeros(0)
-    v = m[col][m["step"] >= m["step"].max() / 2]
-    return v[np.isfinite(v)]
+        return None
+    return m[col][(m["step"] >= m["step"].max() / 2) & (m["step"] > 0)]
+
+
+def last_half(rec: RunRecord, col: str) -> np.ndarray:
+    """The finite values of ``col`` logged over the second half of the run's steps (empty when none)."""
+    v = _last_half_logged(rec, col)
+    return np.zeros(0) if v is None else v[np.isfinite(v)]
 
 
 SHELL_BAND = (0.8, 1.25)  # claim 11: mean|z|/sqrt(d) at the end
@@ -388,11 +394,8 @@ def held_share(rec: RunRecord, band: float = HELD_BAND) -> float:
     """The share of the last half's logged steps at which the controller's batch KLD lies within
     +-``band`` of its target; a logged value that is not finite counts as outside (NaN without a
     controller)."""
-    m = rec.metrics()
-    if "kld_held" not in m or not len(m["step"]):
-        return float("nan")
-    k = m["kld_held"][(m["step"] >= m["step"].max() / 2) & (m["step"] > 0)]  # step 0 logs no KLD yet
-    if not len(k):
+    k = _last_half_logged(rec, "kld_held")
+    if k is None or not len(k):
         return float("nan")
     with np.errstate(invalid="ignore"):
         return float(np.mean(np.abs(k / rec.config.train.beta_target - 1) <= band))

@@ -459,13 +459,11 @@ def controller_plot(runs: RunLike | Iterable[RunLike], band: float = 0.5) -> Fig
     if targets:
         # The first steps' overshoot would flatten the band: the axis ends at 4x the target, or at the
         # values' 99th percentile from 5% of the run on, and says how many logged points lie above it.
-        late = np.concatenate([m[c][(m["step"] >= 0.05 * m["step"].max())] for m in metrics
-                               for c in ("kld_held", "kld_batch") if c in m])
-        late = late[np.isfinite(late)]
+        series = [_series(m, c) for m in metrics for c in ("kld_held", "kld_batch")]
+        late = np.concatenate([y[x >= 0.05 * x.max()] for x, y in series if len(x)] or [np.zeros(0)])
         top = max(4 * max(targets), float(np.quantile(late, 0.99)) if len(late) else 0.0)
         axs[1].set_ylim(0, top)
-        above = sum(int((m[c][np.isfinite(m[c])] > top).sum()) for m in metrics for c in ("kld_held", "kld_batch")
-                    if c in m)
+        above = sum(int((y > top).sum()) for _, y in series)
         if above:
             axs[1].text(0.99, 0.02, f"{above} logged points above the axis", ha="right", va="bottom",
                         transform=axs[1].transAxes, fontsize="x-small", color="0.3")

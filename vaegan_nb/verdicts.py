@@ -40,8 +40,10 @@ class Rate:
 
 
 _HEADER = re.compile(r"Generated (\d{4}-\d{2}-\d{2} on [^,]+)")
-# scripts/phenomena_table.py --update adds "Rows 10, 11 read 2026-12-07 on x86_64 (CPU)." to the header.
-_AGAIN = re.compile(r"Rows? ([\d, and]+) read (?:again )?(\d{4}-\d{2}-\d{2} on [^(.\s]+)")
+# " Rows 10, 11 read 2026-12-07 on x86_64 (Intel(R) Xeon(R) Processor (model 167))." in the header, written
+# by scripts/phenomena_table.py --update: the rows read after the table was generated (1), when and where
+# (2), and the date and machine a Rate cites (3).
+READ_SENTENCE = re.compile(r" Rows? ([\d, and]+) read (?:again )?((\d{4}-\d{2}-\d{2} on [^(.\s]+).*?\)\.)(?=\s|$)")
 _ROW = re.compile(r"^\|\s*(\d+)\.\s.*\|\s*(\d+)/(\d+)\s*\|.*\|\s*([^|]+?)\s*\|\s*$")
 
 
@@ -59,7 +61,7 @@ def rates(path: Path | None = None) -> dict[int, Rate]:
     text = path.read_text(encoding="utf-8")
     head = _HEADER.search(text)
     generated = head.group(1) if head else "on an unknown date"
-    again = {int(n): m.group(2) for m in _AGAIN.finditer(text) for n in re.findall(r"\d+", m.group(1))}
+    again = {int(n): m.group(3) for m in READ_SENTENCE.finditer(text) for n in re.findall(r"\d+", m.group(1))}
     out = {}
     for line in text.splitlines():
         if m := _ROW.match(line):
